@@ -1,0 +1,54 @@
+/*
+ * hotpath kernels: portable C99, no threads, no platform intrinsics.
+ *
+ * The same .c/.h pair is compiled natively (CMake + cffi) and to wasm32 with
+ * clang, so only libc (malloc/calloc/free, memcpy) and <stdint.h>/<stddef.h>
+ * are used. Inputs are 1-D C-contiguous arrays; every length is passed in
+ * explicitly and nothing is read or written outside [0, n).
+ *
+ * The declarations between the cdef markers are read verbatim by
+ * build_ffi.py as the cffi cdef, so they must stay plain C declarations
+ * (no macros, no attributes) - this is the single source of the API.
+ */
+#ifndef HOTPATH_KERNELS_H
+#define HOTPATH_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* cffi-cdef-begin */
+
+/* Per-device count/total/min/max over rows in input order; NaN kwh rows are
+   skipped. Fully initializes the four n_devices-long outputs. Returns -1 on
+   success, else the index of the first row whose device_id >= n_devices. */
+int64_t hp_aggregate(const uint32_t *device_id, const double *kwh, size_t n,
+                     size_t n_devices, int64_t *count, double *total,
+                     double *minimum, double *maximum);
+
+/* out[i] = 1 iff an earlier row has the same (device_id, timestamp), else 0
+   (pandas duplicated(keep="first")). Returns 0, or -1 if the hash table
+   cannot be allocated (out is then unspecified). */
+int hp_duplicates(const uint32_t *device_id, const int64_t *timestamp,
+                  size_t n, uint8_t *out);
+
+/* XXH64 of len bytes at data (no alignment requirement). */
+uint64_t hp_xxh64(const void *data, size_t len, uint64_t seed);
+
+/* out[i] = XXH64(struct.pack("<Iqd", device_id[i], timestamp[i], kwh[i]), seed). */
+void hp_hash_rows(const uint32_t *device_id, const int64_t *timestamp,
+                  const double *kwh, size_t n, uint64_t seed, uint64_t *out);
+
+/* Static string naming the C compiler that built this file, e.g. "gcc 12.2.0". */
+const char *hp_build_info(void);
+
+/* cffi-cdef-end */
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HOTPATH_KERNELS_H */

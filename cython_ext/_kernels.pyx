@@ -1,0 +1,344 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+# cython: initializedcheck=False, embedsignature=True
+"""Raw Cython 3 kernels of hotpath (see hotpath.contract for the public, validating API).
+
+Every function validates lengths once at the boundary, then runs a tight `nogil` loop over raw
+pointers. The module-wide directives above disable per-element bounds/wraparound/initialization
+checks; this is safe only because each entry point checks the lengths it relies on first and
+every memoryview argument is declared `not None`.
+"""
+
+from libc.stdint cimport uint8_t, uint32_t, int64_t, uint64_t
+from libc.string cimport memcpy
+from libc.stdlib cimport calloc, free
+from libc.math cimport INFINITY, NAN
+
+# Toolchain identification, byte order and prefetch portability shims. Kept to the preprocessor:
+# the compiler names itself through its own version macros (whatever compiles this file, whichever
+# build system drives it), and the Cython version comes from the generated C's CYTHON_HEX_VERSION.
+cdef extern from *:
+    """
+    #define HP_STR2(x) #x
+    #define HP_STR(x) HP_STR2(x)
+    #if defined(__clang__)
+      #define HP_CC_VERSION "clang " __clang_version__
+    #elif defined(__GNUC__)
+      #define HP_CC_VERSION "gcc " __VERSION__
+    #elif defined(_MSC_VER)
+      #define HP_CC_VERSION "MSVC " HP_STR(_MSC_FULL_VER)
+    #else
+      #define HP_CC_VERSION "unknown C compiler"
+    #endif
+
+    #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+      #define HP_LE64(x) __builtin_bswap64(x)
+      #define HP_LE32(x) __builtin_bswap32(x)
+    #else
+      #define HP_LE64(x) (x)
+      #define HP_LE32(x) (x)
+    #endif
+
+    /* XXH64 primes as true compile-time constants (a Cython module-level cdef would be a
+       runtime-initialized static that the C compiler cannot fold into the multiplies). */
+    #define HP_P1 0x9E3779B185EBCA87ULL
+    #define HP_P2 0xC2B2AE3D27D4EB4FULL
+    #define HP_P3 0x165667B19E3779F9ULL
+    #define HP_P4 0x85EBCA77C2B2AE63ULL
+    #define HP_P5 0x27D4EB2F165667C5ULL
+
+    #if defined(__GNUC__) || defined(__clang__)
+      #define HP_PREFETCH_W(p) __builtin_prefetch((p), 1, 3)
+    #else
+      #define HP_PREFETCH_W(p) ((void)(p))
+    #endif
+    """
+    const char *HP_CC_VERSION
+    const unsigned long CYTHON_HEX_VERSION
+    uint64_t HP_LE64(uint64_t x) noexcept nogil
+    uint32_t HP_LE32(uint32_t x) noexcept nogil
+    void HP_PREFETCH_W(const void *p) noexcept nogil
+    const uint64_t P1 "HP_P1"
+    const uint64_t P2 "HP_P2"
+    const uint64_t P3 "HP_P3"
+    const uint64_t P4 "HP_P4"
+    const uint64_t P5 "HP_P5"
+
+
+cdef str _cython_version():
+    cdef unsigned long v = CYTHON_HEX_VERSION  # 0xMMmmpp, then release-level and serial nibbles
+    cdef unsigned long level = (v >> 4) & 0xF
+    s = f"Cython {(v >> 24) & 0xFF}.{(v >> 16) & 0xFF}.{(v >> 8) & 0xFF}"
+    if level != 0xF:  # a pre-release: 0xA alpha, 0xB beta, 0xC release candidate
+        s += {0xA: "a", 0xB: "b", 0xC: "rc"}.get(level, "dev") + str(v & 0xF)
+    return s
+
+
+BUILD_INFO = f"{(<bytes>HP_CC_VERSION).decode('ascii', 'replace').strip()}, {_cython_version()}"
+
+
+# ---------------------------------------------------------------------------------------------
+# aggregate
+# ---------------------------------------------------------------------------------------------
+
+def aggregate_into(const uint32_t[::1] device_id not None, const double[::1] kwh not None,
+                   int64_t[::1] count not None, double[::1] total not None,
+                   double[::1] minimum not None, double[::1] maximum not None):
+    """Per-device count/total/min/max of non-NaN kwh; returns -1, or the index of the first row
+    whose device id is >= len(count)."""
+    cdef Py_ssize_t n = device_id.shape[0]
+    cdef Py_ssize_t nd = count.shape[0]
+    if kwh.shape[0] != n:
+        raise ValueError(f"device_id and kwh lengths differ ({n} != {kwh.shape[0]})")
+    if total.shape[0] != nd or minimum.shape[0] != nd or maximum.shape[0] != nd:
+        raise ValueError("count, total, minimum and maximum must have the same length")
+
+    # boundscheck is off, so &view[0] is just the data pointer, valid even for length 0
+    cdef const uint32_t *ids = &device_id[0]
+    cdef const double *vals = &kwh[0]
+    cdef int64_t *cnt = &count[0]
+    cdef double *tot = &total[0]
+    cdef double *mn = &minimum[0]
+    cdef double *mx = &maximum[0]
+    cdef Py_ssize_t i, bad = -1
+    cdef uint32_t d
+    cdef double x, m
+
+    with nogil:
+        # +inf/-inf sentinels make the row loop free of "first value" branches; devices that saw
+        # no value are turned into NaN afterwards.
+        for i in range(nd):
+            cnt[i] = 0
+            tot[i] = 0.0
+            mn[i] = INFINITY
+            mx[i] = -INFINITY
+        for i in range(n):
+            d = ids[i]
+            if d >= <size_t>nd:  # checked for every row, NaN readings included
+                bad = i
+                break
+            x = vals[i]
+            if x == x:  # a NaN (missing reading) is skipped; rare, so well predicted
+                cnt[d] += 1
+                tot[d] += x  # plain sequential addition in input order (bit-exact contract)
+                # Strict comparisons keep the first of equal values (-0.0 vs 0.0 included). Written
+                # as selects, they compile to branch-free minsd/maxsd, whose semantics match.
+                m = mn[d]
+                mn[d] = x if x < m else m
+                m = mx[d]
+                mx[d] = x if x > m else m
+        if bad < 0:
+            for i in range(nd):
+                if cnt[i] == 0:
+                    mn[i] = NAN
+                    mx[i] = NAN
+    return bad
+
+
+# ---------------------------------------------------------------------------------------------
+# duplicates: open addressing, linear probing, one 8-byte word per slot
+# ---------------------------------------------------------------------------------------------
+#
+# A slot is 0 (empty) or `fingerprint | (row + 1)`: the low `ib` bits hold the index of the row
+# that inserted the key (so the key itself is read back from the input arrays), the high bits
+# hold high bits of the key's hash. A probe compares the fingerprint in-register and touches the
+# input row only on a fingerprint match, i.e. (almost) only for a true duplicate.
+# Why not inline 16-byte (ts, id, marker) slots: at 1M rows the table is 2**21 slots; 16-byte
+# slots make it 32 MiB, just above glibc's largest mmap threshold, so every call gets a fresh
+# mmap and pays ~8k page faults (measured ~75 ms/call, slower than pandas), while 8-byte slots
+# (16 MiB) are recycled by the allocator and halve the cache/TLB footprint (~20 ms/call).
+
+cdef enum:
+    PF_DIST = 32  # rows of look-ahead (power of two): hides the cache miss of a random slot access
+
+cdef inline uint64_t _mix(uint32_t d, int64_t t) noexcept nogil:
+    # t * odd constant is a bijection, so keys differing only in t never collide before the
+    # finalizer; the murmur3 fmix64 finalizer (itself a bijection) spreads every input bit over
+    # both the low bits (slot index) and the high bits (fingerprint).
+    cdef uint64_t k = <uint64_t>t * 0x9E3779B97F4A7C15ULL + d
+    k ^= k >> 33
+    k *= 0xFF51AFD7ED558CCDULL
+    k ^= k >> 33
+    k *= 0xC4CEB9FE1A85EC53ULL
+    k ^= k >> 33
+    return k
+
+
+def duplicates_into(const uint32_t[::1] device_id not None, const int64_t[::1] timestamp not None,
+                    uint8_t[::1] out not None):
+    """out[i] = 1 iff an earlier row has the same (device_id, timestamp), else 0
+    (pandas DataFrame.duplicated(keep="first")). `out` may be a numpy bool array."""
+    cdef Py_ssize_t n = device_id.shape[0]
+    if timestamp.shape[0] != n or out.shape[0] != n:
+        raise ValueError(f"device_id, timestamp and out lengths differ "
+                         f"({n}, {timestamp.shape[0]}, {out.shape[0]})")
+    if n == 0:
+        return
+
+    # Load factor <= 1/2 keeps linear-probe chains short; a power of two makes the index a mask.
+    cdef size_t cap = 16
+    while cap < <size_t>n * 2:
+        cap <<= 1
+    cdef int ib = 1  # bits for row + 1 (<= n); every row index fits, the rest is fingerprint
+    while (<uint64_t>1 << ib) <= <uint64_t>n:
+        ib += 1
+    cdef uint64_t row_mask = (<uint64_t>1 << ib) - 1
+    cdef uint64_t *table = <uint64_t *>calloc(cap, sizeof(uint64_t))  # checks cap * 8 for overflow
+    if table == NULL:
+        raise MemoryError(f"duplicates: cannot allocate a {cap}-slot hash table")
+
+    cdef const uint32_t *ids = &device_id[0]
+    cdef const int64_t *ts = &timestamp[0]
+    cdef uint8_t *o = &out[0]
+    cdef size_t mask = cap - 1, pos
+    cdef uint64_t hashes[PF_DIST]
+    cdef uint64_t h, fp, slot, r
+    cdef uint32_t d
+    cdef int64_t t
+    cdef Py_ssize_t i, j
+
+    with nogil:
+        # Hashes of the next PF_DIST rows live in a small ring; their slots are prefetched so that
+        # many independent cache misses are in flight while the current row probes.
+        for i in range(min(n, <Py_ssize_t>PF_DIST)):
+            h = _mix(ids[i], ts[i])
+            hashes[i] = h
+            HP_PREFETCH_W(&table[h & mask])
+        for i in range(n):
+            h = hashes[i & (PF_DIST - 1)]
+            j = i + PF_DIST
+            if j < n:
+                hashes[j & (PF_DIST - 1)] = _mix(ids[j], ts[j])
+                HP_PREFETCH_W(&table[hashes[j & (PF_DIST - 1)] & mask])
+            d = ids[i]
+            t = ts[i]
+            fp = h & ~row_mask
+            pos = h & mask
+            while True:
+                slot = table[pos]
+                if slot == 0:  # end of the probe chain: first occurrence, claim the slot
+                    table[pos] = fp | <uint64_t>(i + 1)
+                    o[i] = 0
+                    break
+                if (slot & ~row_mask) == fp:
+                    r = (slot & row_mask) - 1  # an earlier row (< i): in bounds
+                    if ids[r] == d and ts[r] == t:
+                        o[i] = 1
+                        break
+                pos = (pos + 1) & mask
+    free(table)
+
+
+# ---------------------------------------------------------------------------------------------
+# XXH64, from https://github.com/Cyan4973/xxHash/blob/dev/doc/xxhash_spec.md
+# ---------------------------------------------------------------------------------------------
+
+cdef inline uint64_t _rotl(uint64_t x, int r) noexcept nogil:
+    return (x << r) | (x >> (64 - r))  # r is always 1..63; compilers emit a single rol
+
+cdef inline uint64_t _read64(const uint8_t *p) noexcept nogil:
+    cdef uint64_t v
+    memcpy(&v, p, 8)  # unaligned-safe; compiles to one load
+    return HP_LE64(v)
+
+cdef inline uint32_t _read32(const uint8_t *p) noexcept nogil:
+    cdef uint32_t v
+    memcpy(&v, p, 4)
+    return HP_LE32(v)
+
+cdef inline uint64_t _round(uint64_t acc, uint64_t lane) noexcept nogil:
+    acc += lane * P2
+    acc = _rotl(acc, 31)
+    return acc * P1
+
+cdef inline uint64_t _merge(uint64_t acc, uint64_t v) noexcept nogil:
+    acc ^= _round(0, v)
+    return acc * P1 + P4
+
+cdef inline uint64_t _avalanche(uint64_t h) noexcept nogil:
+    h ^= h >> 33
+    h *= P2
+    h ^= h >> 29
+    h *= P3
+    h ^= h >> 32
+    return h
+
+cdef uint64_t _xxh64(const uint8_t *p, size_t length, uint64_t seed) noexcept nogil:
+    cdef const uint8_t *end = p + length
+    cdef const uint8_t *limit
+    cdef uint64_t v1, v2, v3, v4, h
+    if length >= 32:
+        # Four independent lanes: their multiply chains overlap in the CPU's pipelines.
+        v1 = seed + P1 + P2
+        v2 = seed + P2
+        v3 = seed
+        v4 = seed - P1
+        limit = end - 32
+        while p <= limit:
+            v1 = _round(v1, _read64(p))
+            v2 = _round(v2, _read64(p + 8))
+            v3 = _round(v3, _read64(p + 16))
+            v4 = _round(v4, _read64(p + 24))
+            p += 32
+        h = _rotl(v1, 1) + _rotl(v2, 7) + _rotl(v3, 12) + _rotl(v4, 18)
+        h = _merge(h, v1)
+        h = _merge(h, v2)
+        h = _merge(h, v3)
+        h = _merge(h, v4)
+    else:
+        h = seed + P5
+    h += <uint64_t>length
+    # tail: < 32 bytes left, consumed as 8-byte, then 4-byte, then 1-byte steps (never past `end`)
+    while end - p >= 8:
+        h ^= _round(0, _read64(p))
+        h = _rotl(h, 27) * P1 + P4
+        p += 8
+    if end - p >= 4:
+        h ^= <uint64_t>_read32(p) * P1
+        h = _rotl(h, 23) * P2 + P3
+        p += 4
+    while p < end:
+        h ^= <uint64_t>p[0] * P5
+        h = _rotl(h, 11) * P1
+        p += 1
+    return _avalanche(h)
+
+
+def xxh64(const uint8_t[::1] data not None, uint64_t seed):
+    """XXH64 of the bytes of `data` (any C-contiguous byte buffer, read-only allowed) with a seed
+    in [0, 2**64); returns an int in [0, 2**64)."""
+    cdef const uint8_t *p = &data[0]
+    cdef size_t length = <size_t>data.shape[0]
+    cdef uint64_t h
+    with nogil:
+        h = _xxh64(p, length, seed)
+    return h
+
+
+def hash_rows_into(const uint32_t[::1] device_id not None, const int64_t[::1] timestamp not None,
+                   const double[::1] kwh not None, uint64_t seed, uint64_t[::1] out not None):
+    """out[i] = XXH64(struct.pack("<Iqd", device_id[i], timestamp[i], kwh[i]), seed)."""
+    cdef Py_ssize_t n = device_id.shape[0]
+    if timestamp.shape[0] != n or kwh.shape[0] != n or out.shape[0] != n:
+        raise ValueError(f"device_id, timestamp, kwh and out lengths differ "
+                         f"({n}, {timestamp.shape[0]}, {kwh.shape[0]}, {out.shape[0]})")
+    cdef const uint32_t *ids = &device_id[0]
+    cdef const int64_t *ts = &timestamp[0]
+    cdef const double *vals = &kwh[0]
+    cdef uint64_t *o = &out[0]
+    cdef uint64_t h0 = seed + P5 + 20  # the < 32-byte start state, shared by every row
+    cdef uint64_t h, t, bits
+    cdef Py_ssize_t i
+    with nogil:
+        # The 20-byte record is built from values, not memory, so no packing and no byte-order
+        # concerns: words are the little-endian reads XXH64 would make of the packed bytes.
+        for i in range(n):
+            t = <uint64_t>ts[i]
+            memcpy(&bits, &vals[i], 8)  # raw IEEE bits, NaN payloads included
+            h = h0
+            h ^= _round(0, <uint64_t>ids[i] | (t << 32))
+            h = _rotl(h, 27) * P1 + P4
+            h ^= _round(0, (t >> 32) | (bits << 32))
+            h = _rotl(h, 27) * P1 + P4
+            h ^= (bits >> 32) * P1
+            h = _rotl(h, 23) * P2 + P3
+            o[i] = _avalanche(h)

@@ -1,0 +1,87 @@
+"""The backend registry: every implementation of the kernel contract, in one list.
+
+Adding a backend means adding its package (exposing ``aggregate``,
+``duplicates``, ``xxh64``, ``hash_rows`` and a ``BUILD_INFO`` string) and one
+:class:`Backend` line below; the parity tests and benchmarks pick it up from here.
+A backend that fails to import is reported as unavailable with the reason,
+never dropped.
+"""
+
+from __future__ import annotations
+
+import importlib
+import platform
+from dataclasses import dataclass
+from functools import cache
+from types import ModuleType
+
+REFERENCE = "python_ref"
+KERNELS = ("aggregate", "duplicates", "xxh64", "hash_rows")
+
+
+@dataclass(frozen=True)
+class Backend:
+    name: str  # the import name of its package
+    technology: str
+    build: str  # how the build produces it
+    exact: bool = True  # sequential: bit-exact with python_ref, sums included
+
+
+BACKENDS: tuple[Backend, ...] = (
+    Backend(REFERENCE, "pure Python, standard library only (the reference)", "none"),
+    Backend("numpy_impl", "vectorized NumPy", "none"),
+    Backend("numba_impl", "Numba @njit (LLVM, compiled at first call, cached)", "none"),
+    Backend("cffi_ext", "C99 through cffi, API mode", "CMake, cffi-generated wrapper"),
+    Backend("cython_ext", "Cython 3, typed memoryviews, nogil loops", "CMake, cython"),
+    Backend("rust_ext", "Rust through PyO3 and rust-numpy", "cargo (maturin standalone)"),
+)
+NAMES: tuple[str, ...] = tuple(backend.name for backend in BACKENDS)
+
+
+class BackendUnavailable(ImportError):
+    """A registered backend could not be imported; the message says why."""
+
+
+@dataclass(frozen=True)
+class Status:
+    backend: Backend
+    module: ModuleType | None
+    version: str  # the toolchain the backend was built with, or ""
+    reason: str  # why it is unavailable, or ""
+
+    @property
+    def available(self) -> bool:
+        return self.module is not None
+
+
+def get(name: str) -> Backend:
+    for backend in BACKENDS:
+        if backend.name == name:
+            return backend
+    raise KeyError(f"no backend named {name!r}; registered: {', '.join(NAMES)}")
+
+
+@cache
+def status(name: str) -> Status:
+    backend = get(name)
+    try:
+        module = importlib.import_module(name)
+    except Exception as error:  # a broken build must show up, not vanish
+        return Status(backend, None, "", f"{type(error).__name__}: {error}")
+    missing = [kernel for kernel in KERNELS if not callable(getattr(module, kernel, None))]
+    if missing:
+        return Status(backend, None, "", f"{name} does not define {', '.join(missing)}")
+    default = f"{platform.python_implementation()} {platform.python_version()}"
+    return Status(backend, module, getattr(module, "BUILD_INFO", default), "")
+
+
+def load(name: str) -> ModuleType:
+    """The backend's module, or BackendUnavailable with the import error."""
+    found = status(name)
+    if found.module is None:
+        raise BackendUnavailable(f"backend {name} is unavailable: {found.reason}")
+    return found.module
+
+
+def statuses() -> list[Status]:
+    return [status(name) for name in NAMES]

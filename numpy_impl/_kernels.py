@@ -1,0 +1,132 @@
+"""Raw NumPy kernels on canonical arrays (see hotpath.contract.RawKernels)."""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+PRIME64_1 = np.uint64(0x9E3779B185EBCA87)
+PRIME64_2 = np.uint64(0xC2B2AE3D27D4EB4F)
+PRIME64_3 = np.uint64(0x165667B19E3779F9)
+PRIME64_4 = np.uint64(0x85EBCA77C2B2AE63)
+PRIME64_5 = np.uint64(0x27D4EB2F165667C5)
+_ROW_BYTES = np.uint64(20)
+
+U64 = npt.NDArray[np.uint64]
+
+
+def _rotl(x: U64, bits: int) -> U64:
+    return (x << np.uint64(bits)) | (x >> np.uint64(64 - bits))
+
+
+def _round(acc: U64, lane: U64) -> U64:
+    return _rotl(acc + lane * PRIME64_2, 31) * PRIME64_1
+
+
+def _avalanche(h: U64) -> U64:
+    h = h ^ (h >> np.uint64(33))
+    h = h * PRIME64_2
+    h = h ^ (h >> np.uint64(29))
+    h = h * PRIME64_3
+    return h ^ (h >> np.uint64(32))
+
+
+def aggregate_into(
+    device_id: npt.NDArray[np.uint32],
+    kwh: npt.NDArray[np.float64],
+    count: npt.NDArray[np.int64],
+    total: npt.NDArray[np.float64],
+    minimum: npt.NDArray[np.float64],
+    maximum: npt.NDArray[np.float64],
+) -> int:
+    n_devices = len(count)
+    if device_id.size and device_id.max() >= n_devices:
+        return int(np.argmax(device_id >= n_devices))
+    valid = ~np.isnan(kwh)
+    ids, values = device_id[valid], kwh[valid]
+    count[:] = np.bincount(ids, minlength=n_devices)
+    # bincount adds the weights one by one in row order: the same bits as a loop.
+    total[:] = np.bincount(ids, weights=values, minlength=n_devices)
+    minimum.fill(np.inf)
+    maximum.fill(-np.inf)
+    np.minimum.at(minimum, ids, values)
+    np.maximum.at(maximum, ids, values)
+    empty = count == 0
+    minimum[empty] = maximum[empty] = np.nan
+    return -1
+
+
+def duplicates_into(
+    device_id: npt.NDArray[np.uint32],
+    timestamp: npt.NDArray[np.int64],
+    out: npt.NDArray[np.bool_],
+) -> None:
+    # A stable sort by (device, timestamp) puts each key's first row first in
+    # its run; every later row of the run is a duplicate.
+    order = np.lexsort((timestamp, device_id))
+    ids, stamps = device_id[order], timestamp[order]
+    repeated = np.zeros(len(order), np.bool_)
+    np.logical_and(ids[1:] == ids[:-1], stamps[1:] == stamps[:-1], out=repeated[1:])
+    out[order] = repeated
+
+
+def xxh64(data: npt.NDArray[np.uint8], seed: int) -> int:
+    length = len(data)
+    body = length - length % 32
+    with np.errstate(over="ignore"):
+        seed64 = np.uint64(seed)
+        if body:
+            lanes = np.array([seed, seed, seed, seed], np.uint64)
+            lanes += np.array([PRIME64_1 + PRIME64_2, PRIME64_2, 0, -PRIME64_1], np.uint64)
+            stripes = data[:body].view("<u8").reshape(-1, 4)
+            # Each stripe depends on the previous one: NumPy can only vectorize
+            # across the four lanes, so this loop runs once per 32 bytes.
+            for stripe in stripes:
+                lanes = _round(lanes, stripe)
+            v1, v2, v3, v4 = lanes
+            h = _rotl(v1, 1) + _rotl(v2, 7) + _rotl(v3, 12) + _rotl(v4, 18)
+            for v in lanes:
+                h = (h ^ _round(np.uint64(0), v)) * PRIME64_1 + PRIME64_4
+        else:
+            h = seed64 + PRIME64_5
+        h = h + np.uint64(length)
+        tail = data[body:]
+        words = len(tail) // 8
+        for lane in tail[: words * 8].view("<u8"):
+            h = _rotl(h ^ _round(np.uint64(0), lane), 27) * PRIME64_1 + PRIME64_4
+        rest = tail[words * 8 :]
+        if len(rest) >= 4:
+            h = _rotl(h ^ (np.uint64(rest[:4].view("<u4")[0]) * PRIME64_1), 23)
+            h = h * PRIME64_2 + PRIME64_3
+            rest = rest[4:]
+        for byte in rest:
+            h = _rotl(h ^ (np.uint64(byte) * PRIME64_5), 11) * PRIME64_1
+        return int(_avalanche(h))
+
+
+def hash_rows_into(
+    device_id: npt.NDArray[np.uint32],
+    timestamp: npt.NDArray[np.int64],
+    kwh: npt.NDArray[np.float64],
+    seed: int,
+    out: npt.NDArray[np.uint64],
+) -> None:
+    # Rows are independent, so XXH64 of the 20-byte "<Iqd" row vectorizes over
+    # rows: two 8-byte words, one 4-byte word, then the avalanche.
+    ts = timestamp.view(np.uint64)
+    bits = kwh.view(np.uint64)
+    word0 = device_id.astype(np.uint64) | (ts << np.uint64(32))
+    word1 = (ts >> np.uint64(32)) | (bits << np.uint64(32))
+    tail = bits >> np.uint64(32)
+    zero = np.uint64(0)
+    with np.errstate(over="ignore"):
+        h = np.full(len(out), np.uint64(seed) + PRIME64_5 + _ROW_BYTES, np.uint64)
+        for word in (word0, word1):
+            h ^= _round(zero, word)
+            h = _rotl(h, 27) * PRIME64_1 + PRIME64_4
+        h ^= tail * PRIME64_1
+        h = _rotl(h, 23) * PRIME64_2 + PRIME64_3
+        out[:] = _avalanche(h)
+
+
+BUILD_INFO = f"NumPy {np.__version__}"

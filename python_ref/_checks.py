@@ -1,0 +1,90 @@
+"""Input checks that define hotpath's bad-input contract (standard library only).
+
+python_ref runs them on every call; ``hotpath.contract`` runs the same ones where
+an input cannot be checked as a NumPy array (object arrays, seeds, counts), so
+every backend raises the same exception with the same message.
+"""
+
+from __future__ import annotations
+
+import numbers
+import operator
+from collections.abc import Iterable, Sequence
+from typing import Any, List
+
+UINT32_LIMIT = 1 << 32
+INT64_MIN = -(1 << 63)
+INT64_LIMIT = 1 << 63
+UINT64_LIMIT = 1 << 64
+
+
+def _elements(column: Any, name: str) -> Sequence[Any]:
+    """The elements of a column, which must be one-dimensional."""
+    if isinstance(column, str):
+        raise TypeError(f"{name} must be a sequence of numbers, not str")
+    if getattr(column, "ndim", 1) != 1 or not isinstance(column, Iterable):
+        raise ValueError(f"{name} must be one-dimensional")
+    return column if isinstance(column, Sequence) else list(column)
+
+
+def _wrong_element(item: Any, name: str, kind: str) -> Exception:
+    """The error for an element that is not of the column's kind."""
+    if isinstance(item, (str, bytes)):
+        return TypeError(f"{name} must hold {kind}, found {type(item).__name__}")
+    if getattr(item, "ndim", 0) != 0 or isinstance(item, Iterable):
+        return ValueError(f"{name} must be one-dimensional")
+    return TypeError(f"{name} must hold {kind}, found {type(item).__name__}")
+
+
+def integer_list(column: Any, name: str) -> List[int]:
+    items = _elements(column, name)
+    try:
+        return [operator.index(item) for item in items]
+    except TypeError:
+        bad = next(item for item in items if not _is_integer(item))
+        raise _wrong_element(bad, name, "integers") from None
+
+
+def _is_integer(value: Any) -> bool:
+    try:
+        operator.index(value)
+    except TypeError:
+        return False
+    return True
+
+
+def real_list(column: Any, name: str) -> List[float]:
+    items = _elements(column, name)
+    for item in items:
+        # The exact-type test keeps the common case cheap; the ABC admits
+        # ints, NumPy floats and fractions, and rejects str, complex, None.
+        if type(item) is not float and not isinstance(item, numbers.Real):
+            raise _wrong_element(item, name, "real numbers")
+    return [float(item) for item in items]
+
+
+def same_length(**columns: Sequence[Any]) -> int:
+    lengths = {name: len(values) for name, values in columns.items()}
+    if len(set(lengths.values())) > 1:
+        raise ValueError(f"columns differ in length: {lengths}")
+    return next(iter(lengths.values()))
+
+
+def check_range(values: Sequence[int], low: int, high: int, what: str) -> None:
+    for value in values:
+        if not low <= value < high:
+            raise ValueError(f"{what} {value} outside [{low}, {high})")
+
+
+def check_seed(seed: Any) -> int:
+    seed = operator.index(seed)
+    if not 0 <= seed < UINT64_LIMIT:
+        raise ValueError(f"seed {seed} outside [0, 2**64)")
+    return seed
+
+
+def check_n_devices(n_devices: Any) -> int:
+    n_devices = operator.index(n_devices)
+    if n_devices < 1:
+        raise ValueError(f"n_devices must be >= 1, got {n_devices}")
+    return n_devices

@@ -1,0 +1,135 @@
+//! hotpath's kernels in Rust, exposed to Python as `rust_ext._kernels` through PyO3.
+//!
+//! This is the raw interface: `hotpath.contract` validates user input and hands over canonical
+//! 1-D contiguous arrays. Each function here still extracts arrays by exact dtype (TypeError
+//! otherwise), insists on contiguity via `as_slice` (a Python exception for a strided view,
+//! never unchecked pointer arithmetic), checks that lengths agree (ValueError), and then runs
+//! the plain-slice kernel with the GIL released.
+
+mod aggregate;
+mod duplicates;
+mod xxh64;
+
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+
+/// ValueError unless every `(name, length)` in `others` has the length of `first`.
+fn check_lengths(func: &str, first: (&str, usize), others: &[(&str, usize)]) -> PyResult<()> {
+    let (first_name, expected) = first;
+    match others.iter().find(|&&(_, len)| len != expected) {
+        None => Ok(()),
+        Some((name, len)) => Err(PyValueError::new_err(format!(
+            "{func}: {name} has length {len}, expected {expected} (the length of {first_name})"
+        ))),
+    }
+}
+
+#[pymodule]
+mod _kernels {
+    use super::check_lengths;
+    use numpy::{PyReadonlyArray1, PyReadwriteArray1};
+    use pyo3::exceptions::PyMemoryError;
+    use pyo3::prelude::*;
+
+    /// Toolchain this module was built with, captured by build.rs.
+    #[pymodule_export]
+    const BUILD_INFO: &str = env!("HOTPATH_BUILD_INFO");
+
+    /// Fills count/total/minimum/maximum (length n_devices) from the rows; returns -1, or the
+    /// index of the first row whose device id is >= n_devices.
+    #[pyfunction]
+    fn aggregate_into(
+        py: Python<'_>,
+        device_id: PyReadonlyArray1<'_, u32>,
+        kwh: PyReadonlyArray1<'_, f64>,
+        mut count: PyReadwriteArray1<'_, i64>,
+        mut total: PyReadwriteArray1<'_, f64>,
+        mut minimum: PyReadwriteArray1<'_, f64>,
+        mut maximum: PyReadwriteArray1<'_, f64>,
+    ) -> PyResult<i64> {
+        const F: &str = "aggregate_into";
+        let device_id = device_id.as_slice()?;
+        let kwh = kwh.as_slice()?;
+        let count = count.as_slice_mut()?;
+        let total = total.as_slice_mut()?;
+        let minimum = minimum.as_slice_mut()?;
+        let maximum = maximum.as_slice_mut()?;
+        check_lengths(F, ("device_id", device_id.len()), &[("kwh", kwh.len())])?;
+        check_lengths(
+            F,
+            ("count", count.len()),
+            &[
+                ("total", total.len()),
+                ("minimum", minimum.len()),
+                ("maximum", maximum.len()),
+            ],
+        )?;
+        let result = py
+            .detach(|| super::aggregate::aggregate(device_id, kwh, count, total, minimum, maximum));
+        // A row index always fits in i64 (slices hold at most isize::MAX elements).
+        Ok(result.map_or_else(|bad_row| bad_row as i64, |()| -1))
+    }
+
+    /// out[i] = True iff an earlier row has the same (device_id, timestamp).
+    #[pyfunction]
+    fn duplicates_into(
+        py: Python<'_>,
+        device_id: PyReadonlyArray1<'_, u32>,
+        timestamp: PyReadonlyArray1<'_, i64>,
+        mut out: PyReadwriteArray1<'_, bool>,
+    ) -> PyResult<()> {
+        const F: &str = "duplicates_into";
+        let device_id = device_id.as_slice()?;
+        let timestamp = timestamp.as_slice()?;
+        let out = out.as_slice_mut()?;
+        check_lengths(
+            F,
+            ("device_id", device_id.len()),
+            &[("timestamp", timestamp.len()), ("out", out.len())],
+        )?;
+        py.detach(|| super::duplicates::duplicates(device_id, timestamp, out))
+            .map_err(|e| {
+                PyMemoryError::new_err(format!("{F}: cannot allocate the hash table: {e}"))
+            })
+    }
+
+    /// XXH64 of the bytes of `data` (uint8, contiguous) with `seed` in [0, 2**64).
+    #[pyfunction]
+    fn xxh64(py: Python<'_>, data: PyReadonlyArray1<'_, u8>, seed: u64) -> PyResult<u64> {
+        let data = data.as_slice()?;
+        Ok(py.detach(|| super::xxh64::xxh64(data, seed)))
+    }
+
+    /// out[i] = XXH64(struct.pack("<Iqd", device_id[i], timestamp[i], kwh[i]), seed).
+    #[pyfunction]
+    fn hash_rows_into(
+        py: Python<'_>,
+        device_id: PyReadonlyArray1<'_, u32>,
+        timestamp: PyReadonlyArray1<'_, i64>,
+        kwh: PyReadonlyArray1<'_, f64>,
+        seed: u64,
+        mut out: PyReadwriteArray1<'_, u64>,
+    ) -> PyResult<()> {
+        const F: &str = "hash_rows_into";
+        let device_id = device_id.as_slice()?;
+        let timestamp = timestamp.as_slice()?;
+        let kwh = kwh.as_slice()?;
+        let out = out.as_slice_mut()?;
+        check_lengths(
+            F,
+            ("device_id", device_id.len()),
+            &[
+                ("timestamp", timestamp.len()),
+                ("kwh", kwh.len()),
+                ("out", out.len()),
+            ],
+        )?;
+        py.detach(|| {
+            let rows = device_id.iter().zip(timestamp).zip(kwh);
+            for (h, ((&id, &ts), &x)) in out.iter_mut().zip(rows) {
+                *h = super::xxh64::hash_row(id, ts, x, seed);
+            }
+        });
+        Ok(())
+    }
+}

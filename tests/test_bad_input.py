@@ -1,0 +1,211 @@
+"""Bad input gets the same outcome on every backend: python_ref's.
+
+Each case is one fault; every backend must raise the named exception, and the
+message must name the offending value where the contract says so.
+"""
+
+from __future__ import annotations
+
+import array
+from types import ModuleType
+from typing import Any, Callable
+
+import numpy as np
+import pytest
+
+from hotpath import parity
+
+Call = Callable[[ModuleType], Any]
+I64 = np.int64
+U32_LIMIT, I64_LIMIT = 2**32, 2**63
+
+BAD: dict[str, tuple[Call, type[Exception], str]] = {
+    # aggregate
+    "n_devices zero": (lambda m: m.aggregate([0], [1.0], 0), ValueError, "0"),
+    "n_devices negative": (lambda m: m.aggregate([0], [1.0], -3), ValueError, "-3"),
+    "n_devices float": (lambda m: m.aggregate([0], [1.0], 2.0), TypeError, ""),
+    "id negative": (lambda m: m.aggregate([0, -1], [1.0, 2.0], 4), ValueError, "-1"),
+    "id == n_devices": (lambda m: m.aggregate([0, 4], [1.0, 2.0], 4), ValueError, "4"),
+    "id too large, uint32 array": (
+        lambda m: m.aggregate(np.array([1, 70000], np.uint32), [1.0, 2.0], 10),
+        ValueError,
+        "70000",
+    ),
+    "id too large, int8 array": (
+        lambda m: m.aggregate(np.array([1, 100], np.int8), [1.0, 2.0], 10),
+        ValueError,
+        "100",
+    ),
+    "id beyond uint64": (lambda m: m.aggregate([2**70], [1.0], 4), ValueError, str(2**70)),
+    "id of missing reading": (lambda m: m.aggregate([9], [float("nan")], 4), ValueError, "9"),
+    "first bad id is named": (lambda m: m.aggregate([0, 7, 8], [1.0] * 3, 4), ValueError, "7"),
+    "ids as floats": (lambda m: m.aggregate([0.0, 1.0], [1.0, 2.0], 4), TypeError, ""),
+    "ids as float array": (lambda m: m.aggregate(np.zeros(2), [1.0, 2.0], 4), TypeError, ""),
+    "ids as strings": (lambda m: m.aggregate(["0"], [1.0], 4), TypeError, ""),
+    "ids with None": (lambda m: m.aggregate([0, None], [1.0, 2.0], 4), TypeError, ""),
+    "kwh as strings": (lambda m: m.aggregate([0], ["1.0"], 4), TypeError, ""),
+    "kwh as complex": (lambda m: m.aggregate([0], [1j], 4), TypeError, ""),
+    "kwh with None": (lambda m: m.aggregate([0, 1], [1.0, None], 4), TypeError, ""),
+    "kwh as str": (lambda m: m.aggregate([0], "1", 4), TypeError, ""),
+    "lengths differ": (lambda m: m.aggregate([0, 1], [1.0], 4), ValueError, ""),
+    "ids 2-D": (lambda m: m.aggregate(np.zeros((2, 2), I64), np.zeros(4), 4), ValueError, ""),
+    "ids nested lists": (lambda m: m.aggregate([[0], [1]], [1.0, 2.0], 4), ValueError, ""),
+    "ids scalar": (lambda m: m.aggregate(3, [1.0], 4), ValueError, ""),
+    # duplicates
+    "dup id negative": (lambda m: m.duplicates([-5], [0]), ValueError, "-5"),
+    "dup id 2**32": (lambda m: m.duplicates([0, U32_LIMIT], [0, 0]), ValueError, str(U32_LIMIT)),
+    "dup id int64 array 2**32": (
+        lambda m: m.duplicates(np.array([U32_LIMIT], I64), [0]),
+        ValueError,
+        str(U32_LIMIT),
+    ),
+    "timestamp 2**63": (lambda m: m.duplicates([0], [I64_LIMIT]), ValueError, str(I64_LIMIT)),
+    "timestamp uint64 array 2**63": (
+        lambda m: m.duplicates([0], np.array([I64_LIMIT], np.uint64)),
+        ValueError,
+        str(I64_LIMIT),
+    ),
+    "timestamp below -2**63": (
+        lambda m: m.duplicates([0], [-I64_LIMIT - 1]),
+        ValueError,
+        str(-I64_LIMIT - 1),
+    ),
+    "timestamps as floats": (lambda m: m.duplicates([0], [1.5]), TypeError, ""),
+    "timestamps as datetime64": (
+        lambda m: m.duplicates([0], np.array(["2026-01-01"], "datetime64[s]")),
+        TypeError,
+        "",
+    ),
+    "ids spanning int64 and uint64": (
+        lambda m: m.duplicates([-1, 2**63], [0, 0]),
+        ValueError,
+        "-1",
+    ),
+    "dup lengths differ": (lambda m: m.duplicates([0], [0, 1]), ValueError, ""),
+    "timestamps 2-D": (lambda m: m.duplicates([0, 1], [[0], [1]]), ValueError, ""),
+    # xxh64
+    "xxh64 of str": (lambda m: m.xxh64("abc"), TypeError, ""),
+    "xxh64 of int": (lambda m: m.xxh64(12), TypeError, ""),
+    "xxh64 of list": (lambda m: m.xxh64([1, 2]), TypeError, ""),
+    "xxh64 seed negative": (lambda m: m.xxh64(b"a", -1), ValueError, "-1"),
+    "xxh64 seed 2**64": (lambda m: m.xxh64(b"a", 2**64), ValueError, str(2**64)),
+    "xxh64 seed float": (lambda m: m.xxh64(b"a", 1.0), TypeError, ""),
+    # hash_rows
+    "rows seed negative": (lambda m: m.hash_rows([0], [0], [0.0], -1), ValueError, "-1"),
+    "rows seed 2**64": (lambda m: m.hash_rows([0], [0], [0.0], 2**64), ValueError, ""),
+    "rows id 2**32": (lambda m: m.hash_rows([U32_LIMIT], [0], [0.0]), ValueError, str(U32_LIMIT)),
+    "rows timestamp 2**63": (lambda m: m.hash_rows([0], [I64_LIMIT], [0.0]), ValueError, ""),
+    "rows kwh strings": (lambda m: m.hash_rows([0], [0], ["x"]), TypeError, ""),
+    "rows ids floats": (lambda m: m.hash_rows([0.5], [0], [0.0]), TypeError, ""),
+    "rows lengths differ": (lambda m: m.hash_rows([0, 1], [0, 1], [0.0]), ValueError, ""),
+}
+
+
+@pytest.mark.parametrize("case", BAD)
+def test_bad_input(backend: ModuleType, case: str) -> None:
+    call, error, fragment = BAD[case]
+    with pytest.raises(error) as raised:
+        call(backend)
+    assert fragment in str(raised.value)
+
+
+# -- inputs that look unusual but are valid -----------------------------------
+
+IDS = [3, 0, 2, 3, 1, 0]
+STAMPS = [10, 11, 10, 10, 12, 11]
+KWH = [0.5, 1.25, float("nan"), 2.0, -1.0, 4.0]
+
+
+def _forms() -> dict[str, Callable[[], tuple[Any, Any, Any]]]:
+    """Each form builds fresh columns on every call (generators are one-shot)."""
+
+    def strided() -> tuple[Any, Any, Any]:
+        table = np.zeros((len(IDS), 3), I64)
+        table[:, 0], table[:, 1] = IDS, STAMPS
+        return table[:, 0], table[:, 1], np.repeat(np.array(KWH), 2)[::2]
+
+    def read_only() -> tuple[Any, Any, Any]:
+        columns = tuple(np.array(c) for c in (IDS, STAMPS, KWH))
+        for column in columns:
+            column.flags.writeable = False
+        return columns
+
+    forms: dict[str, Callable[[], tuple[Any, Any, Any]]] = {
+        "lists": lambda: (IDS, STAMPS, KWH),
+        "tuples": lambda: (tuple(IDS), tuple(STAMPS), tuple(KWH)),
+        "strided": strided,
+        "reversed views": lambda: (np.array(IDS[::-1])[::-1], np.array(STAMPS[::-1])[::-1], KWH),
+        "read-only": read_only,
+        "big-endian": lambda: (np.array(IDS, ">i8"), np.array(STAMPS, ">i8"), np.array(KWH, ">f8")),
+        "array.array": lambda: (
+            array.array("H", IDS),
+            array.array("q", STAMPS),
+            array.array("d", KWH),
+        ),
+        "memoryview": lambda: (
+            memoryview(array.array("i", IDS)),
+            STAMPS,
+            memoryview(array.array("d", KWH)),
+        ),
+        "bytes as uint8": lambda: (bytes(IDS), bytearray(STAMPS), KWH),
+        "generators": lambda: (iter(IDS), (s for s in STAMPS), iter(KWH)),
+        "float32 kwh": lambda: (IDS, STAMPS, np.array(KWH, np.float32)),
+        "integer kwh": lambda: (IDS, STAMPS, [1, 2, 3, 4, 5, 6]),
+        "bool ids": lambda: ([True, False] * 3, STAMPS, KWH),
+    }
+    for dtype in ("i1", "u1", "i2", "u2", "i4", "u4", "i8", "u8"):
+        forms[f"ints {dtype}"] = lambda d=dtype: (np.array(IDS, d), np.array(STAMPS, d), KWH)
+    return forms
+
+
+FORMS = _forms()
+
+
+@pytest.mark.parametrize("kernel", ["aggregate", "duplicates", "hash_rows"])
+@pytest.mark.parametrize("form", FORMS)
+def test_valid_input_forms(
+    backend: ModuleType, reference: ModuleType, form: str, kernel: str
+) -> None:
+    ids, stamps, kwh = FORMS[form]()
+    p_ids, p_stamps, p_kwh = (
+        [int(v) for v in c] if i < 2 else [float(v) for v in c] for i, c in enumerate(FORMS[form]())
+    )
+    if kernel == "aggregate":
+        got, want = backend.aggregate(ids, kwh, 4), reference.aggregate(p_ids, p_kwh, 4)
+    elif kernel == "duplicates":
+        got, want = backend.duplicates(ids, stamps), reference.duplicates(p_ids, p_stamps)
+    else:
+        got, want = (
+            backend.hash_rows(ids, stamps, kwh, 7),
+            reference.hash_rows(p_ids, p_stamps, p_kwh, 7),
+        )
+    assert parity.mismatch(kernel, got, want) is None
+
+
+def test_empty_columns(backend: ModuleType) -> None:
+    count, total, minimum, maximum = backend.aggregate([], [], 3)
+    assert list(count) == [0, 0, 0] and list(total) == [0.0] * 3
+    assert all(np.isnan(minimum)) and all(np.isnan(maximum))
+    assert len(backend.duplicates([], [])) == 0
+    assert len(backend.hash_rows([], [], [])) == 0
+    assert backend.xxh64(b"") == 0xEF46DB3751D8E999
+    assert len(backend.duplicates(np.empty(0, np.uint32), np.empty(0, np.int64))) == 0
+
+
+@pytest.mark.parametrize(
+    "buffer",
+    [
+        b"hotpath",
+        bytearray(b"hotpath"),
+        memoryview(b"xhotpath")[1:],
+        np.frombuffer(b"hotpath", np.uint8),
+        np.frombuffer(b"hotpath!", np.uint8).view(np.uint64),
+        np.arange(12, dtype=np.int16).reshape(3, 4),
+        np.arange(24, dtype=np.int32)[::2],  # strided: hashed in C order, like its copy
+        array.array("d", [1.0, 2.0]),
+    ],
+    ids=lambda b: type(b).__name__,
+)
+def test_xxh64_buffers(backend: ModuleType, reference: ModuleType, buffer: Any) -> None:
+    assert backend.xxh64(buffer, 5) == reference.xxh64(buffer, 5)
+    assert backend.xxh64(buffer, 5) == reference.xxh64(memoryview(buffer).tobytes(), 5)

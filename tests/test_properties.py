@@ -1,0 +1,132 @@
+"""Property-based differential tests: hypothesis draws inputs, python_ref says
+what the answer is, and every backend must agree -- on valid input the same
+result, on invalid input the same exception type."""
+
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+from conftest import exact
+from hypothesis import given
+from hypothesis import strategies as st
+
+import python_ref
+from hotpath import parity
+
+U32, I64_MIN, I64_MAX = 2**32 - 1, -(2**63), 2**63 - 1
+
+kwh_values = st.floats(allow_nan=True, allow_infinity=True, width=64)
+
+
+@st.composite
+def readings(draw: st.DrawFn, max_id: int = U32) -> tuple[list[int], list[int], list[float]]:
+    n = draw(st.integers(0, 60))
+    # A few distinct keys make duplicates likely; wide ranges reach the edges.
+    ids = st.integers(0, max_id) | st.sampled_from([0, min(1, max_id), max_id])
+    stamps = st.integers(I64_MIN, I64_MAX) | st.sampled_from([I64_MIN, -1, 0, 1, I64_MAX])
+    rows = draw(st.lists(st.tuples(ids, stamps, kwh_values), min_size=n, max_size=n))
+    if rows and draw(st.booleans()):
+        rows += draw(st.lists(st.sampled_from(rows), max_size=20))  # exact repeats
+    return [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]
+
+
+def as_array(values: list, dtypes: list[str], draw: st.DrawFn) -> Any:
+    """The same values in a form the backend must accept: a list, or an array of
+    any dtype that holds them, maybe strided or read-only."""
+    fitting = [
+        d
+        for d in dtypes
+        if not values
+        or (
+            np.can_cast(np.min_scalar_type(min(values)), d)
+            and np.can_cast(np.min_scalar_type(max(values)), d)
+        )
+    ]
+    choice = draw(st.sampled_from(["list", *fitting]))
+    if choice == "list":
+        return values
+    array = np.array(values, dtype=choice)
+    if draw(st.booleans()):
+        array = np.repeat(array, 2)[::2]
+    if draw(st.booleans()):
+        array.flags.writeable = False
+    return array
+
+
+INTS = ["u1", "i2", "u2", "i4", "u4", "i8", "u8"]
+
+
+@given(data=st.data())
+def test_duplicates(accelerated: ModuleType, data: st.DataObject) -> None:
+    ids, stamps, _ = data.draw(readings())
+    got = accelerated.duplicates(as_array(ids, INTS, data.draw), as_array(stamps, INTS, data.draw))
+    assert parity.mismatch("duplicates", got, python_ref.duplicates(ids, stamps)) is None
+
+
+@given(data=st.data(), seed=st.integers(0, 2**64 - 1))
+def test_hash_rows(accelerated: ModuleType, data: st.DataObject, seed: int) -> None:
+    ids, stamps, kwh = data.draw(readings())
+    got = accelerated.hash_rows(as_array(ids, INTS, data.draw), stamps, kwh, seed)
+    assert parity.mismatch("hash_rows", got, python_ref.hash_rows(ids, stamps, kwh, seed)) is None
+
+
+@given(data=st.data(), n_devices=st.integers(1, 40))
+def test_aggregate(accelerated: ModuleType, data: st.DataObject, n_devices: int) -> None:
+    ids, _, kwh = data.draw(readings(max_id=n_devices - 1))
+    got = accelerated.aggregate(
+        as_array(ids, INTS, data.draw), as_array(kwh, ["f8"], data.draw), n_devices
+    )
+    want = python_ref.aggregate(ids, kwh, n_devices)
+    assert parity.mismatch("aggregate", got, want, exact=exact(accelerated)) is None
+
+
+@given(payload=st.binary(max_size=300), seed=st.integers(0, 2**64 - 1), offset=st.integers(0, 7))
+def test_xxh64(accelerated: ModuleType, payload: bytes, seed: int, offset: int) -> None:
+    # An offset start makes the buffer unaligned, as real slices are.
+    view = memoryview(bytes(offset) + payload)[offset:]
+    assert accelerated.xxh64(view, seed) == python_ref.xxh64(payload, seed)
+
+
+# Columns of one kind each, valid or not: the backend must fail exactly when,
+# and exactly as, python_ref fails.
+any_column = st.one_of(
+    st.lists(st.integers(-(2**65), 2**65), max_size=5),
+    st.lists(st.integers(-3, 6), max_size=5),
+    st.lists(st.floats(allow_nan=True), max_size=5),
+    st.lists(st.text(max_size=2), min_size=1, max_size=3),
+    st.lists(st.none(), min_size=1, max_size=3),
+    st.lists(st.complex_numbers(), min_size=1, max_size=3),
+    st.sampled_from([np.zeros((2, 2)), np.arange(3, dtype=np.int8), np.ones(3, np.float32)]),
+)
+
+
+def outcome(call: Any, module: ModuleType) -> Any:
+    try:
+        return "ok", call(module)
+    except (TypeError, ValueError) as error:
+        return type(error).__name__, None
+
+
+@given(
+    ids=any_column,
+    stamps=any_column,
+    kwh=any_column,
+    n_devices=st.integers(-1, 6),
+    seed=st.integers(-2, 2**64 + 1),
+)
+def test_same_failures(
+    accelerated: ModuleType, ids: Any, stamps: Any, kwh: Any, n_devices: int, seed: int
+) -> None:
+    calls = {
+        "aggregate": lambda m: m.aggregate(ids, kwh, n_devices),
+        "duplicates": lambda m: m.duplicates(ids, stamps),
+        "hash_rows": lambda m: m.hash_rows(ids, stamps, kwh, seed),
+    }
+    for kernel, call in calls.items():
+        want_kind, want = outcome(call, python_ref)
+        got_kind, got = outcome(call, accelerated)
+        assert got_kind == want_kind, kernel
+        if want_kind == "ok":
+            assert parity.mismatch(kernel, got, want) is None, kernel
