@@ -52,7 +52,3 @@ def reference() -> ModuleType:
 @pytest.fixture(scope="session")
 def readings() -> data.Readings:
     return data.generate(PARITY_SIZE)
-
-
-def exact(module: ModuleType) -> bool:
-    return backends.get(module.__name__).exact

@@ -9,10 +9,9 @@ from types import ModuleType
 
 import numpy as np
 import pytest
-from conftest import exact
 
 import python_ref
-from hotpath import data, parity
+from hotpath import backends, data, parity
 
 NAN = math.nan
 INF = math.inf
@@ -84,19 +83,21 @@ CASES = [
 def test_matches_reference(accelerated: ModuleType, dataset: str, kernel: str) -> None:
     got = run(accelerated, kernel, _datasets()[dataset])
     want = expected(dataset, kernel)
-    assert parity.mismatch(kernel, got, want, exact=exact(accelerated)) is None
+    exact = backends.get(accelerated.__name__).exact
+    assert parity.mismatch(kernel, got, want, exact=exact) is None
 
 
 def test_default_dataset_as_arrays(accelerated: ModuleType, readings: data.Readings) -> None:
     """The benchmark's input form: canonical NumPy arrays, not lists."""
     r = readings
+    exact = backends.get(accelerated.__name__).exact
     for kernel, got in (
         ("aggregate", accelerated.aggregate(r.device_id, r.kwh, r.n_devices)),
         ("duplicates", accelerated.duplicates(r.device_id, r.timestamp)),
         ("hash_rows", accelerated.hash_rows(r.device_id, r.timestamp, r.kwh, seed=2**64 - 1)),
     ):
         want = expected("default", kernel)
-        assert parity.mismatch(kernel, got, want, exact=exact(accelerated)) is None, kernel
+        assert parity.mismatch(kernel, got, want, exact=exact) is None, kernel
 
 
 def test_result_types(accelerated: ModuleType, readings: data.Readings) -> None:
