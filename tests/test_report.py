@@ -1,0 +1,219 @@
+"""`hotpath report` on small synthetic saved runs in pytest-benchmark's format."""
+
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hotpath import report, results
+from hotpath.cli import main
+
+MISMATCH = "mismatch: sum differs at device 3"
+MACHINE = {
+    "cpu_model": "Test CPU 9000",
+    "cores": 8,
+    "python": "CPython 3.12.1",
+    "numpy": "2.1.0",
+    "toolchains": {"gcc": "gcc 13.2.0", "rustc": "rustc 1.80.0"},
+    "hotpath": "0.1.0",
+    "backends": {"python_ref": "CPython 3.12.1", "rust_ext": "rustc 1.80.0, pyo3 0.22"},
+}
+
+
+def bench(
+    implementation: str, kind: str, kernel: str, size: int, median: float, parity: str = "ok"
+) -> dict[str, Any]:
+    group = results.LIMIT_GROUP if kind == "limit" else results.group(kernel, size)
+    info = {
+        "implementation": implementation,
+        "kind": kind,
+        "kernel": kernel,
+        "size": size,
+        "input_bytes": results.input_bytes(kernel, size),
+        "timed": f"{implementation} timing note",
+    }
+    if kind != "limit":
+        info["parity"] = parity
+    return {
+        "group": group,
+        "name": f"test_kernel[{kernel}-{size}-{implementation}]",
+        "fullname": f"bench/test_bench.py::test_kernel[{kernel}-{size}-{implementation}]",
+        "stats": {
+            "median": median,
+            "iqr": median / 10,
+            "min": median * 0.9,
+            "max": median * 1.2,
+            "mean": median,
+            "rounds": 12,
+        },
+        "extra_info": info,
+    }
+
+
+LIMIT = bench("numpy sum", "limit", "memory read", 2**29, 0.05)  # ~10.7 GB/s
+
+
+def saved_run(when: str, benchmarks: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "machine_info": {"node": "test", "hotpath": MACHINE},
+        "commit_info": {"id": "0123456789abcdef", "dirty": False},
+        "datetime": when,
+        "version": "5.1.0",
+        "benchmarks": benchmarks,
+    }
+
+
+ORDINARY = saved_run(
+    "2026-01-02T03:04:05+00:00",
+    [
+        bench("python_ref", "backend", "aggregate", 100_000, 40e-3),
+        bench("numpy_impl", "backend", "aggregate", 100_000, 1e-3),
+        bench("rust_ext", "backend", "aggregate", 100_000, 0.2e-3),
+        bench("cffi_ext", "backend", "aggregate", 100_000, 0.1e-3, parity=MISMATCH),
+        bench("pandas", "peer", "aggregate", 100_000, 2e-3),
+        bench("python_ref", "backend", "xxh64", 2**20, 90e-3),
+        bench("numba_impl", "backend", "xxh64", 2**20, 0.1e-3),
+        bench("xxhash", "peer", "xxh64", 2**20, 0.12e-3),
+        bench("python_ref", "backend", "duplicates", 5_000, 2e-3),
+        bench("pairwise_python", "algorithm", "duplicates", 5_000, 1.0),
+        LIMIT,
+    ],
+)
+SCALING = saved_run(
+    "2026-01-03T00:00:00+00:00",
+    [
+        bench(name, "backend", kernel, size, per_row * size + 2e-6)
+        for size in (10_000, 100_000, 1_000_000, 10_000_000)
+        for kernel in ("aggregate", "duplicates", "hash_rows")
+        for name, per_row in (("numpy_impl", 14e-9), ("rust_ext", 2.5e-9))
+    ]
+    + [LIMIT],
+)
+
+
+def write(storage: Path, name: str, run: dict[str, Any]) -> Path:
+    path = storage / "Linux-CPython-3.12-64bit" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(run), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One report from a storage holding an ordinary run and a (newer) scaling run."""
+    storage = tmp_path_factory.mktemp("storage")
+    write(storage, "0001_abc.json", ORDINARY)
+    write(storage, "0002_abc.json", SCALING)
+    out = tmp_path_factory.mktemp("reports")
+    assert main(["report", "--storage", str(storage), "--out", str(out)]) == 0
+    return out
+
+
+def table_row(markdown: str, group: str, implementation: str) -> list[str]:
+    """The cells of one implementation's row in one group's table."""
+    section = markdown.split(f"### {group}\n", 1)[1].split("\n### ", 1)[0]
+    line = next(line for line in section.splitlines() if line.startswith(f"| `{implementation}`"))
+    return [cell.strip() for cell in line.strip("|").split(" | ")]
+
+
+def test_results_md_lists_every_group_implementation_and_parity(written: Path) -> None:
+    text = (written / "RESULTS.md").read_text(encoding="utf-8")
+    for bench_ in ORDINARY["benchmarks"]:
+        assert f"### {bench_['group']}\n" in text
+        assert f"`{bench_['extra_info']['implementation']}`" in text
+    assert "2026-01-02 03:04 UTC" in text and "Test CPU 9000" in text and "8 cores" in text
+    assert "rustc 1.80.0, pyo3 0.22" in text and "gcc 13.2.0" in text
+    assert table_row(text, "aggregate · 100k rows", "rust_ext")[-1] == "✓"
+    assert table_row(text, "aggregate · 100k rows", "cffi_ext")[-1] == f"✗ {MISMATCH}"
+    assert "`pandas`: pandas timing note" in text
+    assert "![Speedup over pure Python per implementation](speedup.png)" in text
+    assert "](scaling.png)" in text
+
+
+def test_speedups_are_results_ratios_and_a_mismatch_gets_none(written: Path) -> None:
+    text = (written / "RESULTS.md").read_text(encoding="utf-8")
+    columns = [
+        "implementation",
+        "kind",
+        "median",
+        "spread",
+        "vs python_ref",
+        "vs numpy_impl",
+        "GB/s",
+        "of limit",
+        "parity",
+    ]
+    rust = dict(zip(columns, table_row(text, "aggregate · 100k rows", "rust_ext")))
+    assert rust["vs python_ref"] == "200×" and rust["vs numpy_impl"] == "5.0×"
+    assert rust["GB/s"] == "6.00"  # 12 B/row * 100k rows / 0.2 ms
+    cffi = dict(zip(columns, table_row(text, "aggregate · 100k rows", "cffi_ext")))
+    assert cffi["vs python_ref"] == cffi["vs numpy_impl"] == cffi["GB/s"] == "–"
+    pairwise = dict(zip(columns, table_row(text, "duplicates · 5k rows", "pairwise_python")))
+    assert pairwise["vs python_ref"] == "0.002×"
+
+
+def test_speedup_chart_draws_no_bar_for_a_mismatch() -> None:
+    figure = report.speedup_figure(report.Run(Path("run.json"), ORDINARY))
+    assert figure is not None
+    panel = next(ax for ax in figure.axes if ax.get_title(loc="left") == "aggregate · 100k rows")
+    labels = [t.get_text() for t in panel.get_yticklabels()]
+    assert labels[-1] == "cffi_ext"  # listed last, in red, without a bar
+    assert len(panel.containers) == 3  # bars: numpy_impl, rust_ext, pandas
+    texts = [t.get_text() for t in panel.texts]
+    assert "200×" in texts and f"✗ {MISMATCH} — no speedup" in texts
+    assert not any(t.startswith("400") for t in texts)  # cffi's would-be speedup
+
+
+def test_scaling_table_and_newest_ordinary_run_reported(written: Path) -> None:
+    text = (written / "RESULTS.md").read_text(encoding="utf-8")
+    # The scaling run is newer, yet the ordinary run is the one reported above it.
+    assert "Run of **2026-01-02 03:04 UTC**" in text
+    scaling = text.split("## Scaling", 1)[1]
+    assert "2026-01-03 00:00 UTC" in scaling
+    for kernel in ("aggregate", "duplicates", "hash_rows"):
+        assert f"### {kernel}\n" in scaling
+    header = next(line for line in scaling.splitlines() if line.startswith("| implementation"))
+    assert header == "| implementation | 10k rows | 100k rows | 1M rows | 10M rows |"
+    assert "25 ms (2.5 ns/row)" in scaling  # rust_ext at 10M rows
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR"
+    return struct.unpack(">II", data[16:24])
+
+
+@pytest.mark.parametrize("name", ["speedup.png", "scaling.png"])
+def test_charts_are_valid_pngs_of_plausible_size(written: Path, name: str) -> None:
+    path = written / name
+    width, height = png_size(path)
+    assert 1200 <= width <= 4000 and 500 <= height <= 4000
+    assert path.stat().st_size > 30_000  # drawn, not blank
+
+
+def test_explicit_run_without_scaling_run(tmp_path: Path) -> None:
+    run = write(tmp_path / "storage", "0001_abc.json", ORDINARY)
+    out = tmp_path / "out"
+    (out).mkdir()
+    (out / "scaling.png").write_bytes(b"stale")
+    assert main(["report", "--out", str(out), str(run)]) == 0
+    assert not (out / "scaling.png").exists()
+    assert "## Scaling" not in (out / "RESULTS.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("make_folder", [False, True])
+def test_empty_storage_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], make_folder: bool
+) -> None:
+    storage = tmp_path / ".benchmarks"
+    if make_folder:
+        (storage / "Linux-CPython-3.12-64bit").mkdir(parents=True)
+    assert main(["report", "--storage", str(storage), "--out", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert f"no saved runs in {storage}: run `pytest bench/` first" in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "out").exists()
