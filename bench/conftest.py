@@ -32,6 +32,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "(default 1e5; the targets are quoted at 1e6)",
     )
     group.addoption(
+        "--hotpath-iterations",
+        type=int,
+        default=10,
+        help="calls per kernel inside each other interpreter or runtime (the first is its "
+        "warm-up; the second half is the steady state)",
+    )
+    group.addoption(
         "--hotpath-scaling",
         action="store_true",
         help="instead of the default run, time the compiled backends at "
@@ -91,6 +98,13 @@ def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: di
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "runtime_case" in metafunc.fixturenames:
+        from hotpath.runtimes import RUNTIMES
+
+        scaling = metafunc.config.getoption("--hotpath-scaling")
+        rows = int(metafunc.config.getoption("--hotpath-size"))
+        cases = [] if scaling else [(r.name, rows, XXH64_SIZES[0]) for r in RUNTIMES]
+        metafunc.parametrize("runtime_case", cases, ids=[c[0] for c in cases])
     if "case" not in metafunc.fixturenames:
         return
     from implementations import IMPLEMENTATIONS
@@ -124,6 +138,25 @@ def outcomes() -> list[results.Outcome]:
 
 
 _OUTCOMES: list[results.Outcome] = []
+_EXTERNAL: list[dict[str, Any]] = []  # rows timed inside other interpreters and runtimes
+
+
+@pytest.fixture(scope="session")
+def external() -> list[dict[str, Any]]:
+    return _EXTERNAL
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_benchmark_generate_json(
+    config: pytest.Config,
+    benchmarks: Any,
+    include_data: bool,
+    machine_info: dict,
+    commit_info: dict,
+) -> Any:
+    """Save the external rows with the run, beside pytest-benchmark's own."""
+    outcome = yield
+    outcome.get_result()["hotpath_external"] = _EXTERNAL
 
 
 @pytest.hookimpl(trylast=True)  # after pytest-benchmark's own tables
@@ -142,6 +175,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
             if o.status != "ok":
                 terminalreporter.write_line(f"  {o.implementation} {o.kernel} {o.size}: {o.status}")
         return
+    timed += _EXTERNAL
     table = results.summary_table(timed, _OUTCOMES, machine())
     writer = terminalreporter._tw
     console = Console(file=writer._file, width=max(writer.fullwidth, 140))

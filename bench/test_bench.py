@@ -24,7 +24,7 @@ from implementations import (
     readings,
 )
 
-from hotpath import backends, parity, results
+from hotpath import backends, driver, parity, results, runtimes
 
 SLOW_CALL = 1.0  # seconds; slower calls are timed over a few rounds only
 
@@ -93,3 +93,62 @@ def test_memory_bandwidth(benchmark: Any, outcomes: list) -> None:
         )
     )
     benchmark.pedantic(call, rounds=7, iterations=1, warmup_rounds=1)
+
+
+RUNTIME_KERNELS = ("aggregate", "duplicates", "hash_rows", "xxh64")
+
+
+def test_runtime(
+    runtime_case: tuple[str, int, int],
+    tmp_path_factory: Any,
+    outcomes: list,
+    external: list,
+    request: pytest.FixtureRequest,
+) -> None:
+    """python_ref under another interpreter or runtime, run by hotpath.driver:
+    one process for all kernels, timed inside it, checked by checksum."""
+    name, rows, buffer_size = runtime_case
+    runtime = runtimes.BY_NAME[name]
+    sizes = {kernel: rows for kernel in RUNTIME_KERNELS} | {"xxh64": buffer_size}
+    unavailable = runtime.available()
+    if unavailable:
+        for kernel in RUNTIME_KERNELS:
+            outcomes.append(
+                results.Outcome(
+                    name, runtime.kind, kernel, sizes[kernel], f"skipped: {unavailable}"
+                )
+            )
+        pytest.skip(unavailable)
+
+    folder = tmp_path_factory.mktemp(f"runtime-{name}")
+    the_readings = readings(rows)
+    the_readings.to_csv(folder / "readings.csv")
+    (folder / "buffer.bin").write_bytes(buffer(buffer_size))
+    iterations = request.config.getoption("--hotpath-iterations")
+    report = runtimes.execute(
+        runtime,
+        [
+            str(folder / "readings.csv"),
+            "--buffer",
+            str(folder / "buffer.bin"),
+            "--iterations",
+            str(iterations),
+            "--devices",
+            str(the_readings.n_devices),
+        ],
+    )
+    expected = {
+        kernel: driver.checksum(kernel, reference(kernel, sizes[kernel]))
+        for kernel in RUNTIME_KERNELS
+    }
+    found = runtimes.rows(runtime, report, expected, sizes)
+    external.extend(found)
+    failed = []
+    for row in found:
+        info = row["extra_info"]
+        outcomes.append(
+            results.Outcome(name, runtime.kind, info["kernel"], info["size"], info["parity"])
+        )
+        if info["parity"] != "ok":
+            failed.append(f"{info['kernel']}: {info['parity']}")
+    assert not failed, f"{name}: " + "; ".join(failed)

@@ -163,6 +163,9 @@ def summary_table(
             table.add_section()
         previous = r.group
         label = r.implementation if r.kind == "backend" else f"{r.implementation} ({r.kind})"
+        if "first_call_s" in r.extra and r.kind in ("interpreter", "wasm"):
+            # a JIT's or runtime's warm-up: reported apart from the steady-state median
+            label += f", first call {_seconds(r.extra['first_call_s'])}"
         table.add_row(
             r.group,
             label,

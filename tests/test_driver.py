@@ -1,0 +1,113 @@
+"""The cross-interpreter driver and the runtime rows built from its reports."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import numpy_impl
+import python_ref
+from hotpath import data, driver, runtimes
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory: pytest.TempPathFactory) -> tuple[data.Readings, Path, Path]:
+    folder = tmp_path_factory.mktemp("driver")
+    readings = data.generate(3_000, 40, seed=11)
+    readings.to_csv(folder / "readings.csv")
+    (folder / "buffer.bin").write_bytes(bytes(range(256)) * 41)
+    return readings, folder / "readings.csv", folder / "buffer.bin"
+
+
+def test_checksum_ignores_container_type(dataset: tuple) -> None:
+    """A list from python_ref and an array from another backend fingerprint alike."""
+    r = dataset[0]
+    ids, stamps, kwh = r.as_lists()
+    for kernel, ref, other in (
+        ("aggregate", python_ref.aggregate(ids, kwh, 40), numpy_impl.aggregate(ids, kwh, 40)),
+        ("duplicates", python_ref.duplicates(ids, stamps), numpy_impl.duplicates(ids, stamps)),
+        (
+            "hash_rows",
+            python_ref.hash_rows(ids, stamps, kwh),
+            numpy_impl.hash_rows(ids, stamps, kwh),
+        ),
+    ):
+        assert driver.checksum(kernel, ref) == driver.checksum(kernel, other), kernel
+
+
+def test_checksum_sees_a_changed_result(dataset: tuple) -> None:
+    ids, stamps, _ = dataset[0].as_lists()
+    marks = python_ref.duplicates(ids, stamps)
+    flipped = [not marks[0], *marks[1:]]
+    assert driver.checksum("duplicates", marks) != driver.checksum("duplicates", flipped)
+
+
+def test_driver_report(dataset: tuple, capsys: pytest.CaptureFixture[str]) -> None:
+    r, csv, buffer = dataset
+    argv = [str(csv), "--buffer", str(buffer), "--iterations", "3", "--devices", "40"]
+    assert driver.main(argv) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["rows"] == len(r) and report["buffer_bytes"] == 256 * 41
+    assert report["interpreter"]["implementation"] == "CPython"
+    ids, stamps, kwh = r.as_lists()
+    want = {
+        "aggregate": python_ref.aggregate(ids, kwh, 40),
+        "duplicates": python_ref.duplicates(ids, stamps),
+        "hash_rows": python_ref.hash_rows(ids, stamps, kwh),
+        "xxh64": python_ref.xxh64(buffer.read_bytes()),
+    }
+    for kernel, result in want.items():
+        timing = report["kernels"][kernel]
+        assert len(timing["seconds"]) == 3 and all(t > 0 for t in timing["seconds"])
+        assert timing["checksum"] == driver.checksum(kernel, result)
+
+
+def test_driver_rejects_bad_arguments(dataset: tuple) -> None:
+    with pytest.raises(SystemExit):
+        driver.main([str(dataset[1]), "--kernels", "sort"])
+    with pytest.raises(SystemExit):
+        driver.main([str(dataset[1])])  # xxh64 without --buffer
+
+
+def test_runtime_rows_flag_wrong_checksums() -> None:
+    report = {
+        "interpreter": {"implementation": "PyPy"},
+        "load_seconds": 0.1,
+        "kernels": {
+            "aggregate": {"seconds": [5.0, 1.0, 1.2, 1.1, 0.9], "checksum": "aa"},
+            "xxh64": {"seconds": [2.0, 1.0], "checksum": "bb"},
+        },
+    }
+    runtime = runtimes.BY_NAME["cpython"]
+    found = runtimes.rows(
+        runtime, report, {"aggregate": "aa", "xxh64": "cc"}, {"aggregate": 1000, "xxh64": 2**20}
+    )
+    by_kernel = {row["extra_info"]["kernel"]: row for row in found}
+    aggregate = by_kernel["aggregate"]
+    assert aggregate["extra_info"]["parity"] == "ok"
+    assert aggregate["extra_info"]["first_call_s"] == 5.0
+    assert aggregate["stats"]["median"] == 1.1  # steady state: 1.2, 1.1, 0.9
+    assert aggregate["stats"]["rounds"] == 3
+    assert by_kernel["xxh64"]["extra_info"]["parity"].startswith("mismatch")
+    assert by_kernel["xxh64"]["group"] == "xxh64 · 1MiB"
+
+
+def test_cpython_runtime_end_to_end(dataset: tuple) -> None:
+    _, csv, buffer = dataset
+    runtime = runtimes.BY_NAME["cpython"]
+    report = runtimes.execute(
+        runtime,
+        [str(csv), "--buffer", str(buffer), "--iterations", "1", "--kernels", "duplicates,xxh64"],
+    )
+    assert set(report["kernels"]) == {"duplicates", "xxh64"}
+    assert np.isfinite(report["load_seconds"])
+
+
+def test_unavailable_runtime_says_why() -> None:
+    ghost = runtimes.Runtime("ghost", "interpreter", "none", lambda: None, "not installed here")
+    assert ghost.available() == "not installed here"
+    with pytest.raises(runtimes.RuntimeFailed, match="not installed"):
+        runtimes.execute(ghost, [])
