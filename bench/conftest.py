@@ -35,8 +35,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--hotpath-iterations",
         type=int,
         default=10,
-        help="calls per kernel inside each other interpreter or runtime (the first is its "
-        "warm-up; the second half is the steady state)",
+        help="at least this many calls per kernel inside each other interpreter or runtime "
+        "(the first is its warm-up), then more until the steady state: the last 10 calls, "
+        "once the medians of their two halves agree within 10%% (the first call never "
+        "counts, nor GraalPy's in a kernel's first 45 s; at most 60 s per kernel, GraalPy "
+        "150 s; hotpath/runtimes.py)",
     )
     group.addoption(
         "--hotpath-scaling",

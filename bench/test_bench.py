@@ -135,6 +135,8 @@ def test_runtime(
             str(iterations),
             "--devices",
             str(the_readings.n_devices),
+            # --benchmark-disable: a parity check, exactly --hotpath-iterations calls
+            *([] if request.config.option.benchmark_disable else runtime.steady_arguments),
         ],
     )
     expected = {
@@ -151,4 +153,7 @@ def test_runtime(
         )
         if info["parity"] != "ok":
             failed.append(f"{info['kernel']}: {info['parity']}")
+    jit = report.get("jit")
+    if jit is not None and not jit["active"]:  # its timings would not be the JIT's
+        failed.append(f"JIT NOT ACTIVE: {jit['evidence']}")
     assert not failed, f"{name}: " + "; ".join(failed)

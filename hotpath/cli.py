@@ -91,6 +91,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     reporting.set_defaults(run=_report)
 
+    from hotpath import wheels
+
+    wheels.add_parser(commands)
+
     args = parser.parse_args(argv)
     return args.run(args)
 

@@ -13,11 +13,29 @@ xxh64, calls each kernel ``--iterations`` times, timing each call with
 reports it apart from the steady state. ``checksum`` is XXH64 of the result in
 a canonical byte form (:func:`checksum`), so the harness can check every
 interpreter's answer against CPython's without moving the results around.
+
+Steady state (``--steady=W``): a JIT can need many calls to warm up, so after
+the ``--iterations`` minimum the driver keeps calling until the median of the
+last W calls is within ``--tolerance`` (default 10%) of the median of the W
+calls before them (the first call never counts: at least 2W + 1 calls), or
+until ``--budget`` seconds have passed since the kernel's first call. With
+``--warmup=S``, calls that start in the first S seconds never count either (for
+a JIT whose compiler works in the background and lags behind: its plateaus of
+first-tier code look steady). Each kernel then also reports ``steady_from``: the
+index of the first of those last 2W calls (the steady state), or null when the
+budget ran out first. Without ``--steady`` it makes exactly ``--iterations``
+calls.
+
+``--backend=NAME`` runs another backend's kernels instead of python_ref's (e.g.
+cffi_ext built for PyPy); the columns are then handed over as NumPy arrays,
+converted once before timing, as in the in-process benchmark. Only then is
+anything outside the standard library imported.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import platform
 import struct
@@ -28,6 +46,7 @@ from typing import Any, Callable, Dict, List, Sequence
 import python_ref
 from hotpath import csvio
 
+STARTED_AT = time.time()  # wall clock: the harness measures the interpreter's start-up with it
 KERNELS = ("aggregate", "duplicates", "hash_rows", "xxh64")
 _MASK64 = (1 << 64) - 1
 
@@ -64,7 +83,47 @@ def interpreter() -> Dict[str, Any]:
     }
     if hasattr(sys, "pypy_version_info"):
         info["pypy_version"] = ".".join(str(part) for part in sys.pypy_version_info[:3])
+        translation = getattr(sys, "pypy_translation_info", {})
+        info["pypy_jit_built"] = bool(translation.get("translation.jit"))
+    if info["implementation"] == "GraalVM":
+        info["truffle_runtime"] = truffle_runtime()
     return info
+
+
+def truffle_runtime() -> str:
+    """GraalPy's Truffle runtime: "Interpreted" when no JIT compiler is in use,
+    else the optimizing runtime's name (e.g. "GraalVM CE")."""
+    try:  # host access (the JVM launcher allows it)
+        import java  # type: ignore[import-not-found]
+
+        return str(java.type("com.oracle.truffle.api.Truffle").getRuntime().getName())
+    except Exception:  # GraalPy prints it too: "3.12.8 (...)\n[Graal, GraalVM CE, Java 25]"
+        parts = sys.version.rsplit("[", 1)[-1].split(",")
+        return parts[1].strip() if len(parts) > 2 else f"unknown ({sys.version!r})"
+
+
+def is_steady(seconds: Sequence[float], window: int, tolerance: float) -> bool:
+    """Whether the median of the last ``window`` calls is within ``tolerance``
+    (a fraction) of the median of the ``window`` calls before them."""
+    if window < 1 or len(seconds) < 2 * window:
+        return False
+    last = sorted(seconds[-window:])[window // 2]
+    before = sorted(seconds[-2 * window : -window])[window // 2]
+    return abs(last - before) <= tolerance * before
+
+
+def _columns_for(backend: str, ids: List[int], stamps: List[int], kwh: List[float]) -> tuple:
+    """The columns as ``backend`` takes them best: lists for python_ref, else
+    canonical NumPy arrays (the other backends' native input)."""
+    if backend == "python_ref":
+        return ids, stamps, kwh
+    import numpy  # only another backend brings NumPy in
+
+    return (
+        numpy.asarray(ids, dtype=numpy.uint32),
+        numpy.asarray(stamps, dtype=numpy.int64),
+        numpy.asarray(kwh, dtype=numpy.float64),
+    )
 
 
 def run(
@@ -73,37 +132,67 @@ def run(
     iterations: int,
     kernels: Sequence[str],
     n_devices: int | None = None,
+    steady: int = 0,
+    tolerance: float = 0.1,
+    budget: float = 300.0,
+    backend: str = "python_ref",
+    warmup: float = 0.0,
 ) -> Dict[str, Any]:
     started = time.perf_counter()
-    ids, stamps, kwh = csvio.read_csv(dataset)
+    module = python_ref if backend == "python_ref" else importlib.import_module(backend)
+    lists = csvio.read_csv(dataset)
+    ids, stamps, kwh = _columns_for(backend, *lists)
     data = b""
     if buffer_path is not None:
         with open(buffer_path, "rb") as file:
             data = file.read()
-    devices = n_devices if n_devices is not None else (max(ids) + 1 if ids else 1)
+    devices = n_devices if n_devices is not None else (max(lists[0]) + 1 if lists[0] else 1)
     load_seconds = time.perf_counter() - started
 
     calls: Dict[str, Callable[[], Any]] = {
-        "aggregate": lambda: python_ref.aggregate(ids, kwh, devices),
-        "duplicates": lambda: python_ref.duplicates(ids, stamps),
-        "hash_rows": lambda: python_ref.hash_rows(ids, stamps, kwh),
-        "xxh64": lambda: python_ref.xxh64(data),
+        "aggregate": lambda: module.aggregate(ids, kwh, devices),
+        "duplicates": lambda: module.duplicates(ids, stamps),
+        "hash_rows": lambda: module.hash_rows(ids, stamps, kwh),
+        "xxh64": lambda: module.xxh64(data),
     }
     report: Dict[str, Any] = {
         "interpreter": interpreter(),
         "rows": len(ids),
         "buffer_bytes": len(data),
         "load_seconds": load_seconds,
+        "started_at": STARTED_AT,
         "kernels": {},
     }
+    if backend != "python_ref":
+        report["backend"] = backend
+        report["backend_build"] = getattr(module, "BUILD_INFO", "")
+    if steady:
+        report["steady_rule"] = {
+            "window": steady,
+            "tolerance": tolerance,
+            "budget_s": budget,
+            "warmup_s": warmup,
+        }
     for kernel in kernels:
         seconds: List[float] = []
         result = None
-        for _ in range(iterations):
+        counted = 1  # calls before this index are warm-up: the first, and any in --warmup
+        began = time.perf_counter()
+        elapsed = 0.0
+        while len(seconds) < iterations or (
+            steady and elapsed < budget and not is_steady(seconds[counted:], steady, tolerance)
+        ):
             start = time.perf_counter()
+            if start - began < warmup:
+                counted = len(seconds) + 1
             result = calls[kernel]()
             seconds.append(time.perf_counter() - start)
-        report["kernels"][kernel] = {"seconds": seconds, "checksum": checksum(kernel, result)}
+            elapsed = time.perf_counter() - began
+        timing: Dict[str, Any] = {"seconds": seconds, "checksum": checksum(kernel, result)}
+        if steady:
+            reached = is_steady(seconds[counted:], steady, tolerance)
+            timing["steady_from"] = len(seconds) - 2 * steady if reached else None
+        report["kernels"][kernel] = timing
     return report
 
 
@@ -113,6 +202,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--buffer", help="binary file to hash with xxh64")
     parser.add_argument("--iterations", type=int, default=10, help="calls per kernel")
     parser.add_argument("--devices", type=int, help="n_devices for aggregate (default max id + 1)")
+    parser.add_argument(
+        "--steady",
+        type=int,
+        default=0,
+        metavar="W",
+        help="after --iterations, call until the median of the last W calls is within "
+        "--tolerance of the W before (default 0: exactly --iterations calls)",
+    )
+    parser.add_argument("--tolerance", type=float, default=0.1, help="for --steady (0.1: 10%%)")
+    parser.add_argument(
+        "--budget", type=float, default=300.0, help="for --steady: seconds per kernel, at most"
+    )
+    parser.add_argument(
+        "--warmup",
+        type=float,
+        default=0.0,
+        help="for --steady: calls starting in a kernel's first WARMUP seconds never count",
+    )
+    parser.add_argument(
+        "--backend", default="python_ref", help="module whose kernels run (default python_ref)"
+    )
     every = ",".join(KERNELS)
     parser.add_argument("--kernels", default=every, help=f"comma-separated subset of {every}")
     args = parser.parse_args(argv)
@@ -120,9 +230,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     unknown = sorted(set(kernels) - set(KERNELS))
     if unknown or args.iterations < 1:
         parser.error(f"unknown kernels {unknown}" if unknown else "--iterations must be >= 1")
+    if min(args.steady, args.tolerance, args.budget, args.warmup) < 0:
+        parser.error("--steady, --tolerance, --budget and --warmup must be >= 0")
     if "xxh64" in kernels and not args.buffer:
         parser.error("xxh64 needs --buffer")
-    report = run(args.dataset, args.buffer, args.iterations, kernels, args.devices)
+    report = run(
+        args.dataset,
+        args.buffer,
+        args.iterations,
+        kernels,
+        args.devices,
+        steady=args.steady,
+        tolerance=args.tolerance,
+        budget=args.budget,
+        backend=args.backend,
+        warmup=args.warmup,
+    )
     json.dump(report, sys.stdout)
     sys.stdout.write("\n")
     return 0

@@ -335,7 +335,86 @@ def _scaling_section(run: Run, main: Run) -> list[str]:
     return lines
 
 
-def markdown(main: Run, scaling: Run | None, speedup_chart: bool) -> str:
+def _runtimes_section(benchmarks: list[dict[str, Any]]) -> list[str]:
+    """Other interpreters and runtimes (hotpath.runtimes): each one's steady-state
+    time against the same driver under CPython, and its one-off costs."""
+    costs = results.one_off_costs(benchmarks)
+    if not costs:
+        return []
+    ratios = results.vs_runtime(benchmarks, "cpython")
+    order = {r.group: (r.kernel, r.size) for r in report_rows(benchmarks)}
+    groups = sorted({g for c in costs.values() for g in c["first_call"]}, key=order.__getitem__)
+    lines = [
+        "### Other interpreters and runtimes",
+        "",
+        "`hotpath.driver` runs python_ref's kernels inside each one and times every call there; "
+        "checksums are checked against python_ref. Steady state: the median of the last 10 "
+        "calls, made once the medians of their two halves agree within 10% (at least "
+        "`--hotpath-iterations` calls; the first call never counts, nor for GraalPy any call "
+        "in a kernel's first 45 s; without that after 60 s per kernel, GraalPy 150 s: the "
+        "second half of the calls, marked not steady), divided by the same driver's under "
+        "CPython (`cpython`); above 1× is slower.",
+        "",
+    ]
+    if ratios:
+        body = [
+            (
+                f"`{name}`",
+                *(f"{ratios[name][g]:.2f}×" if g in ratios[name] else "–" for g in groups),
+            )
+            for name in costs
+            if name in ratios
+        ]
+        lines += [*_table(("runtime", *groups), "l" + "r" * len(groups), body), ""]
+    lines += [
+        "One-off costs, outside the medians: loading the runtime's SDK, compiling (or loading "
+        "from cache) and instantiating the module, start-up (an interpreter's from launch; in "
+        "Wasm, from entering the module to the driver's first line: Python's initialisation "
+        "inside it), reading the dataset, the whole program; then each kernel's first call "
+        "(warm-up included).",
+        "",
+    ]
+    header = ("runtime", *(label for _, label in results.ONE_OFF), "module", "engine")
+    body = []
+    for name, c in costs.items():
+        body.append(
+            (
+                f"`{name}`",
+                *(results._seconds(c[key]) if key in c else "–" for key, _ in results.ONE_OFF),
+                f"{c['module_bytes'] / 2**20:.1f} MiB" if "module_bytes" in c else "–",
+                c.get("engine", "–"),
+            )
+        )
+    lines += [*_table(header, "l" + "r" * (len(header) - 2) + "l", body), ""]
+    first = [
+        (
+            f"`{name}`",
+            *(
+                results._seconds(c["first_call"][g]) if g in c["first_call"] else "–"
+                for g in groups
+            ),
+        )
+        for name, c in costs.items()
+    ]
+    lines += [
+        "First call per kernel:",
+        "",
+        *_table(("runtime", *groups), "l" + "r" * len(groups), first),
+        "",
+    ]
+    jits = [(name, c["jit"]) for name, c in costs.items() if c.get("jit")]
+    if jits:
+        lines += ["JIT compilers, verified in the run itself (not assumed):", ""]
+        lines += [
+            f"- `{name}`: {results.jit_verdict(jit)}: {jit['evidence']}"
+            + ("" if jit["active"] else " -- **these timings are not the JIT's**")
+            for name, jit in jits
+        ]
+        lines.append("")
+    return lines
+
+
+def markdown(main: Run, scaling: Run | None, speedup_chart: bool, wheels: bool = False) -> str:
     rows = report_rows(main.benchmarks)
     groups = grouped(rows)
     limit = groups.pop(LIMIT_GROUP, [])
@@ -357,6 +436,12 @@ def markdown(main: Run, scaling: Run | None, speedup_chart: bool) -> str:
         lines += ["![Speedup over pure Python per implementation](speedup.png)", ""]
     else:
         lines += [f"_No speedup chart: this run has no `{REFERENCE}` rows to compare with._", ""]
+    if wheels:  # `hotpath wheels` wrote its report next to this one
+        lines += [
+            "What each backend costs to ship (clean build time, wheel size, tags, runtime "
+            "dependencies, cold import time) is in [WHEELS.md](WHEELS.md), beside these speedups.",
+            "",
+        ]
     lines += ["## Results", ""]
     for name, members in groups.items():
         lines += [f"### {name}", "", *_group_table(members), ""]
@@ -383,7 +468,9 @@ def markdown(main: Run, scaling: Run | None, speedup_chart: bool) -> str:
             ),
             "",
         ]
-    notes = results.summary_notes(main.benchmarks)
+    lines += _runtimes_section(main.benchmarks)
+    # one-off costs have their own table (_runtimes_section)
+    notes = [n for n in results.summary_notes(main.benchmarks) if not n.startswith("one-off:")]
     if notes:
         lines += ["### What each timing covers", ""]
         for note in notes:  # "timed: a, b -- what a call covers"
@@ -750,6 +837,8 @@ def write_report(storage: Path, out: Path, paths: Sequence[Path] = ()) -> list[P
     if curves is not None:
         curves.savefig(out / "scaling.png")
         written.append(out / "scaling.png")
-    markdown_text = markdown(main, scaling if curves else None, speedup is not None)
+    markdown_text = markdown(
+        main, scaling if curves else None, speedup is not None, (out / "WHEELS.md").exists()
+    )
     (out / "RESULTS.md").write_text(markdown_text, encoding="utf-8")
     return [out / "RESULTS.md", *written]

@@ -164,8 +164,9 @@ def summary_table(
         previous = r.group
         label = r.implementation if r.kind == "backend" else f"{r.implementation} ({r.kind})"
         if "first_call_s" in r.extra and r.kind in ("interpreter", "wasm"):
-            # a JIT's or runtime's warm-up: reported apart from the steady-state median
-            label += f", first call {_seconds(r.extra['first_call_s'])}"
+            # a JIT's or runtime's warm-up, reported apart from the steady-state median;
+            # the JIT verdict of the run
+            label += "".join(f", {note}" for note in runtime_notes(r.extra, markup=True))
         table.add_row(
             r.group,
             label,
@@ -187,6 +188,28 @@ def summary_table(
     return table
 
 
+def jit_verdict(jit: dict[str, Any] | None) -> str:
+    """A run's JIT check (hotpath.interpreters) in a few words; "" when not checked."""
+    if not jit:
+        return ""
+    if jit["active"]:
+        return f"JIT active ({jit['compilations']} compilations)"
+    return "JIT NOT ACTIVE"
+
+
+def runtime_notes(info: dict[str, Any], markup: bool = False) -> list[str]:
+    """What a row timed inside another interpreter or runtime says beside its name:
+    the first call (warm-up), the JIT verdict, a steady state never reached."""
+    notes = [f"first call {_seconds(info['first_call_s'])}"]
+    verdict = jit_verdict(info.get("jit"))
+    if verdict:
+        bad = not info["jit"]["active"]
+        notes.append(f"[bold red]{verdict}[/]" if markup and bad else verdict)
+    if str(info.get("steady", "")).startswith("not reached"):
+        notes.append("[yellow]not steady[/]" if markup else "not steady")
+    return notes
+
+
 def summary_notes(benchmarks: list[dict[str, Any]]) -> list[str]:
     """What each timing covers, once per distinct description."""
     seen: dict[str, list[str]] = {}
@@ -196,7 +219,60 @@ def summary_notes(benchmarks: list[dict[str, Any]]) -> list[str]:
             names = seen.setdefault(info["timed"], [])
             if info["implementation"] not in names:
                 names.append(info["implementation"])
-    return [f"timed: {', '.join(names)} -- {what}" for what, names in seen.items()]
+    notes = [f"timed: {', '.join(names)} -- {what}" for what, names in seen.items()]
+    for name, costs in one_off_costs(benchmarks).items():
+        parts = [f"{label} {_seconds(costs[key])}" for key, label in ONE_OFF if key in costs]
+        if costs["kind"] == "wasm" and parts:
+            notes.append(f"one-off: {name} -- {', '.join(parts)} (not in the medians)")
+    return notes
+
+
+# One-off costs of a run inside another interpreter or runtime (hotpath.runtimes), as
+# saved in its rows' extra_info: (key, label).
+ONE_OFF = (
+    ("sdk_load_seconds", "SDK load"),
+    ("compile_seconds", "module compile"),
+    ("instantiate_seconds", "instantiate"),
+    # an interpreter's (JVM's) start-up, or for Wasm from entering the module to the
+    # driver's first line (the Python runtime's initialisation inside Wasm)
+    ("startup_seconds", "start-up"),
+    ("load_seconds", "dataset load"),
+    ("run_seconds", "whole run"),
+)
+
+
+def one_off_costs(benchmarks: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per interpreter or runtime timed inside itself: its one-off costs (the
+    ONE_OFF keys it reported), engine, module size and first call per kernel."""
+    out: dict[str, dict[str, Any]] = {}
+    for bench in benchmarks:
+        info = bench.get("extra_info", {})
+        if info.get("kind") not in ("interpreter", "wasm") or "first_call_s" not in info:
+            continue
+        costs = out.setdefault(info["implementation"], {"kind": info["kind"], "first_call": {}})
+        for key in (*(k for k, _ in ONE_OFF), "engine", "module_bytes", "jit"):
+            if info.get(key) is not None:
+                costs[key] = info[key]
+        costs["first_call"][bench["group"]] = info["first_call_s"]
+    return out
+
+
+def vs_runtime(
+    benchmarks: list[dict[str, Any]], baseline: str = "cpython"
+) -> dict[str, dict[str, float]]:
+    """implementation -> group -> its median over ``baseline``'s in the same group
+    (above 1 is slower), for rows timed inside other interpreters and runtimes."""
+    medians: dict[tuple[str, str], float] = {}
+    for bench in benchmarks:
+        info = bench.get("extra_info", {})
+        if info.get("kind") in ("interpreter", "wasm") and info.get("parity", "ok") == "ok":
+            medians[(info["implementation"], bench["group"])] = bench["stats"]["median"]
+    out: dict[str, dict[str, float]] = {}
+    for (name, group), median in medians.items():
+        base = medians.get((baseline, group))
+        if name != baseline and base:
+            out.setdefault(name, {})[group] = median / base
+    return out
 
 
 def geometric_mean(values: list[float]) -> float:

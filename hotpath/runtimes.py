@@ -16,15 +16,49 @@ import shutil
 import statistics
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hotpath import results
+from hotpath import interpreters, py2wasm_runs, results
 
 ROOT = Path(__file__).resolve().parent.parent  # python_ref/ and hotpath/ live here
 TIMED = "python_ref run by hotpath.driver, timed inside the interpreter"
+TIMED_BACKEND = (
+    "the backend's kernels on NumPy arrays (converted once, untimed) run by hotpath.driver "
+    "--backend, timed inside the interpreter"
+)
+TIMED_PY2WASM = (
+    "python_ref and hotpath.driver compiled to WebAssembly by py2wasm, timed inside the "
+    "runtime (module compile and instantiation are one-off costs, reported apart)"
+)
+# One-off costs a runner may report beside the driver's timings; kept with the rows.
+ONE_OFF = (
+    "engine",
+    "sdk_load_seconds",
+    "compile_seconds",
+    "instantiate_seconds",
+    "run_seconds",
+    "module_bytes",
+    "built_by",
+)
+
+
+# The driver's steady-state rule (hotpath.driver --steady): after the minimum number of
+# calls, keep calling until the median of the last 5 calls is within 10% of the median of
+# the 5 before (the first call never counts); at most 60 s per kernel. The steady state is
+# then those last 10 calls. (The "=" form passes the py2wasm runner's argument rewriting.)
+STEADY_ARGUMENTS = ("--steady=5", "--tolerance=0.1", "--budget=60")
+# GraalPy on a stock JDK compiles with jargraal, itself Java bytecode that HotSpot has to
+# compile first; on a small machine a kernel's last-tier code arrives tens of seconds after
+# its first-tier code, whose plateau would pass the rule. So its calls in a kernel's first
+# 45 s never count (at most 150 s per kernel).
+GRAALPY_STEADY_ARGUMENTS = (*STEADY_ARGUMENTS, "--warmup=45", "--budget=150")
+
+# What an interpreter's run reports beyond the timings (hotpath.driver, execute()).
+INTERPRETER_INFO = ("jit", "startup_seconds", "backend", "backend_build")
 
 
 class RuntimeFailed(RuntimeError):
@@ -38,13 +72,22 @@ class Runtime:
     describe: str
     # argv that runs the driver (its arguments are appended); None when unavailable
     command: Callable[[], list[str] | None]
-    why_unavailable: str = ""
+    why_unavailable: str | Callable[[], str] = ""  # a callable when the reason varies
     env: dict[str, str] = field(default_factory=dict)
     timeout: float = 1800.0
+    timed: str = TIMED  # what a row's timing covers
+    # (report, stderr) -> {"active": bool, "compilations": int, "evidence": str}: whether
+    # the run's JIT compiler was active; None for runtimes without one
+    jit_check: Callable[[dict[str, Any], str], dict[str, Any]] | None = None
+    # the driver's arguments for a timed run: how it finds the steady state
+    steady_arguments: tuple[str, ...] = STEADY_ARGUMENTS
 
     def available(self) -> str:
         """ "" when it can run here, else why not."""
-        return "" if self.command() is not None else self.why_unavailable
+        if self.command() is not None:
+            return ""
+        why = self.why_unavailable
+        return why() if callable(why) else why
 
 
 def _on_path(program: str, *args: str) -> Callable[[], list[str] | None]:
@@ -67,7 +110,46 @@ RUNTIMES: tuple[Runtime, ...] = (
         "interpreter",
         "PyPy 3 (Debian's pypy3), tracing JIT",
         _on_path("pypy3", "-m", "hotpath.driver"),
-        why_unavailable="pypy3 is not on PATH (apt-get install pypy3)",
+        why_unavailable=f"pypy3 is not on PATH (run {interpreters.SETUP})",
+        env=interpreters.PYPY_LOG,
+        jit_check=interpreters.pypy_jit,
+    ),
+    Runtime(
+        "graalpy",
+        "interpreter",
+        "GraalPy 25.0 on JDK 25 with the Graal JIT (graalpy/graalpy)",
+        interpreters.graalpy_command,
+        why_unavailable=interpreters.graalpy_missing,
+        jit_check=interpreters.graalpy_jit,
+        steady_arguments=GRAALPY_STEADY_ARGUMENTS,
+    ),
+    # The registry's backends built for PyPy (in .venv-pypy), or why they cannot be.
+    *(
+        Runtime(
+            f"pypy-{backend}",
+            "interpreter",
+            f"{backend} built for PyPy, run by hotpath.driver --backend under PyPy",
+            interpreters.pypy_backend_command(backend),
+            why_unavailable=lambda backend=backend: interpreters.pypy_backend_missing(backend),
+            timed=TIMED_BACKEND,  # compiled kernels: PyPy's JIT is not what is timed
+        )
+        for backend in interpreters.PYPY_BACKENDS
+    ),
+    *(
+        Runtime(
+            f"py2wasm-{engine}",
+            "wasm",
+            f"python_ref compiled by py2wasm, run by {describe}",
+            lambda engine=engine: py2wasm_runs.command(engine),
+            why_unavailable=lambda engine=engine: py2wasm_runs.why_unavailable(engine),
+            timed=TIMED_PY2WASM,
+        )
+        for engine, describe in (
+            ("wasmtime", "wasmtime embedded (the wasmtime package), compilation cache on"),
+            ("node", "Node's built-in WASI (V8)"),
+            ("wasmer-sdk", "Wasmer's JavaScript SDK (@wasmer/sdk) under Node"),
+            ("wasmer", "the native Wasmer CLI"),
+        )
     ),
 )
 BY_NAME = {runtime.name: runtime for runtime in RUNTIMES}
@@ -77,10 +159,11 @@ def execute(runtime: Runtime, arguments: Sequence[str]) -> dict[str, Any]:
     """Run the driver under ``runtime``; its JSON report."""
     command = runtime.command()
     if command is None:
-        raise RuntimeFailed(runtime.why_unavailable)
+        raise RuntimeFailed(runtime.available())
     # The driver imports python_ref and hotpath from the source tree, stdlib only.
     env = {**os.environ, **runtime.env}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    launched = time.time()
     done = subprocess.run(
         [*command, *arguments],
         capture_output=True,
@@ -92,14 +175,44 @@ def execute(runtime: Runtime, arguments: Sequence[str]) -> dict[str, Any]:
     if done.returncode != 0:
         raise RuntimeFailed(f"{runtime.name} exited {done.returncode}: {done.stderr[-2000:]}")
     try:
-        return json.loads(done.stdout.strip().splitlines()[-1])
+        report = json.loads(done.stdout.strip().splitlines()[-1])
     except (IndexError, json.JSONDecodeError) as error:
         raise RuntimeFailed(f"{runtime.name} printed no report: {done.stdout[-500:]}") from error
+    if runtime.kind == "interpreter":
+        report.setdefault("run_seconds", time.time() - launched)  # the whole process
+        if "started_at" in report:
+            # from launch to the driver's first line: the interpreter's (JVM's) start-up
+            report["startup_seconds"] = max(0.0, report["started_at"] - launched)
+    if runtime.jit_check is not None:
+        report["jit"] = runtime.jit_check(report, done.stderr)
+    return report
 
 
-def steady_state(seconds: Sequence[float]) -> list[float]:
-    """The calls after warm-up: the second half (at least one call)."""
-    return list(seconds[len(seconds) // 2 :]) or list(seconds)
+def steady_state(seconds: Sequence[float], steady_from: int | None = None) -> list[float]:
+    """The calls after warm-up: from ``steady_from`` (where the driver found the
+    steady state), else the second half (at least one call)."""
+    start = len(seconds) // 2 if steady_from is None else steady_from
+    return list(seconds[start:]) or list(seconds)
+
+
+def steadiness(timing: dict[str, Any], report: dict[str, Any]) -> str:
+    """How the steady state was chosen, for the row's extra_info."""
+    calls = len(timing["seconds"])
+    rule = report.get("steady_rule")
+    if rule is None:
+        return f"second half of {calls} calls"
+    if timing.get("steady_from") is None:
+        return f"not reached in {calls} calls ({rule['budget_s']:g} s budget): second half used"
+    window = rule["window"]
+    if rule.get("warmup_s"):
+        return (
+            f"reached after {calls} calls (medians of the last two {window}-call windows "
+            f"within {rule['tolerance']:.0%}, after {rule['warmup_s']:g} s of warm-up)"
+        )
+    return (
+        f"reached after {calls} calls (medians of the last two {window}-call windows "
+        f"within {rule['tolerance']:.0%})"
+    )
 
 
 def rows(
@@ -116,7 +229,7 @@ def rows(
     out = []
     for kernel, timing in report["kernels"].items():
         seconds = timing["seconds"]
-        steady = steady_state(seconds)
+        steady = steady_state(seconds, timing.get("steady_from"))
         quartiles = statistics.quantiles(steady, n=4) if len(steady) > 1 else [steady[0]] * 3
         parity = (
             "ok"
@@ -129,13 +242,16 @@ def rows(
                 "group": results.group(kernel, sizes[kernel]),
                 "name": f"{runtime.name}-{kernel}",
                 "extra_info": {
-                    **outcome.info(TIMED),
+                    **outcome.info(runtime.timed),
                     "parity": parity,
                     "first_call_s": seconds[0],
                     "iterations": len(seconds),
                     "steady_state_from": len(seconds) - len(steady),
+                    "steady": steadiness(timing, report),
                     "interpreter": report["interpreter"],
                     "load_seconds": report["load_seconds"],
+                    **{key: report[key] for key in ONE_OFF if report.get(key) is not None},
+                    **{key: report[key] for key in INTERPRETER_INFO if key in report},
                 },
                 "stats": {
                     "median": statistics.median(steady),
