@@ -131,7 +131,7 @@ def why_unavailable(engine: str) -> str:
             return "@wasmer/sdk is not installed: run `npm ci --prefix wasm`"
     elif engine == "wasmer":
         if not shutil.which("wasmer"):
-            return "no wasmer on PATH (cargo install wasmer-cli --locked; see README)"
+            return "no wasmer on PATH (cargo install wasmer-cli --locked --features cranelift)"
     else:
         return f"unknown engine {engine!r}"
     return missing

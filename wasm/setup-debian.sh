@@ -5,10 +5,11 @@
 #   libclang-rt-16-dev-wasm32   compiler-rt builtins for wasm32 (clang-16 finds them by itself)
 #   llvm-16                     llvm-ar/-ranlib/-nm/-strip for the py2wasm runs' wasi-sdk lookalike
 #                               (wasm/py2wasm/build.sh)
+#   patch                       wasm/py2wasm/build.sh patches py2wasm (its signature fix)
 # Not binaryen: with wasm-opt on PATH, Debian's clang runs it on every wasm link.
 # Run as root (or with sudo); then `pip install -e .` builds the backend.
 set -euo pipefail
-packages=(clang-16 lld-16 wasi-libc libclang-rt-16-dev-wasm32 llvm-16)
+packages=(clang-16 lld-16 wasi-libc libclang-rt-16-dev-wasm32 llvm-16 patch)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \
