@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hotpath import results
-from hotpath.results import BASELINE, LIMIT_GROUP, REFERENCE, STREAMING, Row
+from hotpath.results import BASELINE, LIMIT_GROUP, REFERENCE, STREAMING, Row, markdown_table
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -211,18 +211,6 @@ def dataset_label(rows: list[Row]) -> str:
 # -- Markdown --------------------------------------------------------------------------------
 
 
-def _cell(text: object) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
-
-
-def _table(header: Sequence[str], align: str, body: list[Sequence[object]]) -> list[str]:
-    """A Markdown table; ``align`` has one "l" or "r" per column."""
-    rule = ["---:" if a == "r" else ":---" for a in align]
-    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(rule) + " |"]
-    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in body]
-    return lines
-
-
 def _display(path: Path) -> str:
     try:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
@@ -260,7 +248,7 @@ def _group_table(rows: list[Row]) -> list[str]:
         "of limit",
         "parity",
     )
-    return _table(header, "llrrrrrrl", body)
+    return markdown_table(header, "llrrrrrrl", body)
 
 
 def _machine_section(run: Run) -> list[str]:
@@ -277,7 +265,7 @@ def _machine_section(run: Run) -> list[str]:
     if m.get("backends"):
         lines += [
             "",
-            *_table(
+            *markdown_table(
                 ("backend", "built with"), "ll", [(f"`{k}`", v) for k, v in m["backends"].items()]
             ),
         ]
@@ -331,7 +319,7 @@ def _scaling_section(run: Run, main: Run) -> list[str]:
                     row.append(f"{results._seconds(r.median)} ({_ns_per_row(r):.3g} ns/row)")
             body.append(row)
         header = ["implementation", *(f"{results.size_label(kernel, s)} rows" for s in sizes)]
-        lines += [f"### {kernel}", "", *_table(header, "l" + "r" * len(sizes), body), ""]
+        lines += [f"### {kernel}", "", *markdown_table(header, "l" + "r" * len(sizes), body), ""]
     return lines
 
 
@@ -365,7 +353,7 @@ def _runtimes_section(benchmarks: list[dict[str, Any]]) -> list[str]:
             for name in costs
             if name in ratios
         ]
-        lines += [*_table(("runtime", *groups), "l" + "r" * len(groups), body), ""]
+        lines += [*markdown_table(("runtime", *groups), "l" + "r" * len(groups), body), ""]
     lines += [
         "One-off costs, outside the medians: loading the runtime's SDK, compiling (or loading "
         "from cache) and instantiating the module, start-up (an interpreter's from launch; in "
@@ -385,7 +373,7 @@ def _runtimes_section(benchmarks: list[dict[str, Any]]) -> list[str]:
                 c.get("engine", "–"),
             )
         )
-    lines += [*_table(header, "l" + "r" * (len(header) - 2) + "l", body), ""]
+    lines += [*markdown_table(header, "l" + "r" * (len(header) - 2) + "l", body), ""]
     first = [
         (
             f"`{name}`",
@@ -399,7 +387,7 @@ def _runtimes_section(benchmarks: list[dict[str, Any]]) -> list[str]:
     lines += [
         "First call per kernel:",
         "",
-        *_table(("runtime", *groups), "l" + "r" * len(groups), first),
+        *markdown_table(("runtime", *groups), "l" + "r" * len(groups), first),
         "",
     ]
     jits = [(name, c["jit"]) for name, c in costs.items() if c.get("jit")]
@@ -452,7 +440,7 @@ def markdown(main: Run, scaling: Run | None, speedup_chart: bool, wheels: bool =
             "The memory read bandwidth of this machine, measured in the same run: "
             "the ceiling for the GB/s columns above.",
             "",
-            *_table(
+            *markdown_table(
                 ("probe", "median", "spread", "GB/s", "of limit"),
                 "lrrrr",
                 [

@@ -6,7 +6,7 @@ or a saved run's ``benchmarks`` list), so the end-of-run summary and
 
 from __future__ import annotations
 
-import statistics
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -275,5 +275,15 @@ def vs_runtime(
     return out
 
 
-def geometric_mean(values: list[float]) -> float:
-    return statistics.geometric_mean(values) if values else float("nan")
+def markdown_table(
+    header: Sequence[str], align: str, body: Iterable[Sequence[object]]
+) -> list[str]:
+    """A Markdown table's lines; ``align`` has one "l" or "r" per column."""
+
+    def cell(text: object) -> str:
+        return str(text).replace("|", "\\|").replace("\n", " ")
+
+    rule = ["---:" if a == "r" else ":---" for a in align]
+    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(rule) + " |"]
+    lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in body]
+    return lines

@@ -30,13 +30,14 @@ import sysconfig
 import tempfile
 import time
 import zipfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.parser import HeaderParser
 from pathlib import Path
 
 from hotpath import backends
+from hotpath.results import markdown_table
 
 # The parity tests an installed wheel must pass: every kernel against python_ref on the default
 # and edge datasets, and the same exceptions for the same bad input.
@@ -549,17 +550,6 @@ def rich_table(results: Sequence[Result], title: str):  # -> rich.table.Table
     return table
 
 
-def _md_cell(text: object) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
-
-
-def md_table(header: Sequence[str], align: str, body: Iterable[Sequence[object]]) -> list[str]:
-    rule = ["---:" if a == "r" else ":---" for a in align]
-    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(rule) + " |"]
-    lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in body]
-    return lines
-
-
 @dataclass(frozen=True)
 class Benefit:
     """Speedups over python_ref from a saved benchmark run: {backend: {kernel: (×, label)}}."""
@@ -629,7 +619,7 @@ def benefit_lines(results: Sequence[Result], benefit: Benefit) -> list[str]:
         f"largest size timed, from the benchmark run of {benefit.source} (see "
         "[RESULTS.md](RESULTS.md); speedups are ratios of medians within that run).",
         "",
-        *md_table(header, "lrrr" + "r" * len(kernels), body),
+        *markdown_table(header, "lrrr" + "r" * len(kernels), body),
         "",
     ]
 
@@ -657,7 +647,7 @@ def markdown(results: Sequence[Result], context: Context, benefit: Benefit | Non
         + (f"; load average {context.load}" if context.load else "")
         + ".",
         "",
-        *md_table(HEADER, ALIGN, table_rows(results)),
+        *markdown_table(HEADER, ALIGN, table_rows(results)),
         "",
         "## How to read this",
         "",
