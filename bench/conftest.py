@@ -170,9 +170,11 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     timed = [bench.as_dict(include_data=False) for bench in session.benchmarks]
     if not timed:  # --benchmark-disable: a parity check only
         agree = sum(o.status == "ok" for o in _OUTCOMES)
+        skipped = sum(o.status.startswith("skipped") for o in _OUTCOMES)
+        wrong = len(_OUTCOMES) - agree - skipped
         terminalreporter.write_line(
-            f"hotpath parity: {agree} of {len(_OUTCOMES)} cases agree with python_ref "
-            "(benchmarks disabled: nothing timed)"
+            f"hotpath parity: {agree} cases agree with python_ref, {wrong} disagree, "
+            f"{skipped} skipped (benchmarks disabled: nothing timed)"
         )
         for o in _OUTCOMES:
             if o.status != "ok":
