@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from types import ModuleType
+from typing import Callable
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -55,3 +57,19 @@ def reference() -> ModuleType:
 @pytest.fixture(scope="session")
 def readings() -> data.Readings:
     return data.generate(PARITY_SIZE)
+
+
+def _dataset_files(
+    folder: Path, rows: int, devices: int, seed: int, buffer_repeats: int
+) -> tuple[data.Readings, Path, Path]:
+    readings = data.generate(rows, devices, seed=seed)
+    readings.to_csv(folder / "readings.csv")
+    (folder / "buffer.bin").write_bytes(bytes(range(256)) * buffer_repeats)
+    return readings, folder / "readings.csv", folder / "buffer.bin"
+
+
+@pytest.fixture(scope="session")
+def dataset_files() -> Callable[..., tuple[data.Readings, Path, Path]]:
+    """Writes a readings CSV and an xxh64 buffer file, as the cross-interpreter driver reads
+    them: ``dataset_files(folder, rows, devices, seed, buffer_repeats)``."""
+    return _dataset_files

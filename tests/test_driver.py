@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -14,12 +15,10 @@ from hotpath import data, driver, runtimes
 
 
 @pytest.fixture(scope="module")
-def dataset(tmp_path_factory: pytest.TempPathFactory) -> tuple[data.Readings, Path, Path]:
-    folder = tmp_path_factory.mktemp("driver")
-    readings = data.generate(3_000, 40, seed=11)
-    readings.to_csv(folder / "readings.csv")
-    (folder / "buffer.bin").write_bytes(bytes(range(256)) * 41)
-    return readings, folder / "readings.csv", folder / "buffer.bin"
+def dataset(
+    tmp_path_factory: pytest.TempPathFactory, dataset_files: Callable[..., tuple]
+) -> tuple[data.Readings, Path, Path]:
+    return dataset_files(tmp_path_factory.mktemp("driver"), 3_000, 40, 11, 41)
 
 
 def test_checksum_ignores_container_type(dataset: tuple) -> None:

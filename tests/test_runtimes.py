@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -54,12 +55,10 @@ def test_is_steady(seconds: list[float], window: int, steady: bool) -> None:
 
 
 @pytest.fixture(scope="module")
-def dataset(tmp_path_factory: pytest.TempPathFactory) -> tuple[data.Readings, Path, Path]:
-    folder = tmp_path_factory.mktemp("runtimes")
-    readings = data.generate(2_000, 30, seed=5)
-    readings.to_csv(folder / "readings.csv")
-    (folder / "buffer.bin").write_bytes(bytes(range(256)) * 17)
-    return readings, folder / "readings.csv", folder / "buffer.bin"
+def dataset(
+    tmp_path_factory: pytest.TempPathFactory, dataset_files: Callable[..., tuple]
+) -> tuple[data.Readings, Path, Path]:
+    return dataset_files(tmp_path_factory.mktemp("runtimes"), 2_000, 30, 5, 17)
 
 
 def _main(argv: list[str], capsys: pytest.CaptureFixture[str]) -> dict:
