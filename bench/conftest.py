@@ -14,7 +14,8 @@ import pytest
 from rich.console import Console
 
 import hotpath
-from hotpath import backends, data, results
+from hotpath import backends, data, records
+from hotpath.reporting import rows, summary
 
 XXH64_SIZES = (2**20, 64 * 2**20)
 SCALING_SIZES = (10_000, 100_000, 1_000_000, 10_000_000)
@@ -39,7 +40,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "(the first is its warm-up), then more until the steady state: the last 10 calls, "
         "once the medians of their two halves agree within 10%% (the first call never "
         "counts, nor GraalPy's in a kernel's first 45 s; at most 60 s per kernel, GraalPy "
-        "150 s; hotpath/runtimes.py)",
+        "150 s; hotpath/runs/runtimes.py)",
     )
     group.addoption(
         "--hotpath-scaling",
@@ -102,7 +103,7 @@ def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: di
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "runtime_case" in metafunc.fixturenames:
-        from hotpath.runtimes import RUNTIMES
+        from hotpath.runs.runtimes import RUNTIMES
 
         scaling = metafunc.config.getoption("--hotpath-scaling")
         rows = int(metafunc.config.getoption("--hotpath-size"))
@@ -130,17 +131,17 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
                     cases.append((impl.name, kernel, rows))
         cases.append((backends.REFERENCE, "duplicates", PAIRWISE_SIZE))  # against the O(n^2) row
     metafunc.parametrize(
-        "case", cases, ids=[f"{k}-{results.size_label(k, s)}-{n}" for n, k, s in cases]
+        "case", cases, ids=[f"{k}-{records.size_label(k, s)}-{n}" for n, k, s in cases]
     )
 
 
 @pytest.fixture(scope="session")
-def outcomes() -> list[results.Outcome]:
+def outcomes() -> list[records.Outcome]:
     """Every case's verdict, timed or not, for the summary."""
     return _OUTCOMES
 
 
-_OUTCOMES: list[results.Outcome] = []
+_OUTCOMES: list[records.Outcome] = []
 _EXTERNAL: list[dict[str, Any]] = []  # rows timed inside other interpreters and runtimes
 
 
@@ -181,11 +182,11 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
                 terminalreporter.write_line(f"  {o.implementation} {o.kernel} {o.size}: {o.status}")
         return
     timed += _EXTERNAL
-    table = results.summary_table(timed, _OUTCOMES, machine())
+    table = summary.summary_table(timed, _OUTCOMES, machine())
     writer = terminalreporter._tw
     console = Console(file=writer._file, width=max(writer.fullwidth, 140))
     console.print(table)
-    for line in results.summary_notes(timed):
+    for line in rows.summary_notes(timed):
         console.print(line)
     if session.compare and not session.compared_mapping:
         console.print(

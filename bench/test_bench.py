@@ -24,7 +24,8 @@ from implementations import (
     readings,
 )
 
-from hotpath import backends, driver, parity, results, runtimes
+from hotpath import backends, parity, records
+from hotpath.runs import driver, runtimes
 
 SLOW_CALL = 1.0  # seconds; slower calls are timed over a few rounds only
 
@@ -45,9 +46,9 @@ def _inputs(kernel: str, size: int) -> tuple[Any, bytes]:
 def test_kernel(benchmark: Any, case: tuple[str, str, int], outcomes: list) -> None:
     name, kernel, size = case
     impl = BY_NAME[name]
-    outcome = results.Outcome(name, impl.kind, kernel, size)
+    outcome = records.Outcome(name, impl.kind, kernel, size)
     outcomes.append(outcome)
-    benchmark.group = results.group(kernel, size)
+    benchmark.group = records.group(kernel, size)
     benchmark.extra_info.update(outcome.info(impl.timed))
 
     unavailable = impl.available()
@@ -84,9 +85,9 @@ def test_kernel(benchmark: Any, case: tuple[str, str, int], outcomes: list) -> N
 def test_memory_bandwidth(benchmark: Any, outcomes: list) -> None:
     """The machine's limit, measured in the same run as the kernels."""
     call, nbytes = memory_read_bandwidth_probe()
-    outcome = results.Outcome("numpy sum", "limit", "memory read", nbytes, status="ok")
+    outcome = records.Outcome("numpy sum", "limit", "memory read", nbytes, status="ok")
     outcomes.append(outcome)
-    benchmark.group = results.LIMIT_GROUP
+    benchmark.group = records.LIMIT_GROUP
     benchmark.extra_info.update(
         outcome.info(
             "np.ndarray.sum over a 512 MiB float64 array: one thread, SIMD, read-only streaming"
@@ -105,7 +106,7 @@ def test_runtime(
     external: list,
     request: pytest.FixtureRequest,
 ) -> None:
-    """python_ref under another interpreter or runtime, run by hotpath.driver:
+    """python_ref under another interpreter or runtime, run by hotpath.runs.driver:
     one process for all kernels, timed inside it, checked by checksum."""
     name, rows, buffer_size = runtime_case
     runtime = runtimes.BY_NAME[name]
@@ -114,7 +115,7 @@ def test_runtime(
     if unavailable:
         for kernel in RUNTIME_KERNELS:
             outcomes.append(
-                results.Outcome(
+                records.Outcome(
                     name, runtime.kind, kernel, sizes[kernel], f"skipped: {unavailable}"
                 )
             )
@@ -149,7 +150,7 @@ def test_runtime(
     for row in found:
         info = row["extra_info"]
         outcomes.append(
-            results.Outcome(name, runtime.kind, info["kernel"], info["size"], info["parity"])
+            records.Outcome(name, runtime.kind, info["kernel"], info["size"], info["parity"])
         )
         if info["parity"] != "ok":
             failed.append(f"{info['kernel']}: {info['parity']}")

@@ -1,19 +1,28 @@
-"""The ``hotpath`` command."""
+"""The ``hotpath`` command: a thin dispatcher.
+
+The core's own commands (``backends``, ``generate``) are defined here; every role
+registers its subcommands from its own ``cli`` module (``ROLES``), so adding a role means
+adding one name below. Handlers import their machinery when they run, so ``hotpath
+--help`` stays fast.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Sequence
-from pathlib import Path
-
-from rich.console import Console
-from rich.table import Table
 
 import hotpath
 
+# Each module has register(commands): it adds its subcommands to the parser.
+ROLES = ("hotpath.reporting.cli", "hotpath.wheels.cli")
+
 
 def _backends(_: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
     from hotpath import backends
 
     table = Table(title=f"hotpath {hotpath.__version__} backends")
@@ -35,24 +44,7 @@ def _generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _report(args: argparse.Namespace) -> int:
-    from hotpath import report
-
-    try:
-        written = report.write_report(args.storage, args.out, args.runs)
-    except report.ReportError as error:
-        print(f"hotpath report: error: {error}", file=sys.stderr)
-        return 1
-    for path in written:
-        print(f"wrote {path}")
-    return 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="hotpath", description=hotpath.__doc__)
-    parser.add_argument("--version", action="version", version=hotpath.__version__)
-    commands = parser.add_subparsers(required=True, metavar="command")
-
+def _register_core(commands: argparse._SubParsersAction) -> None:
     listing = commands.add_parser("backends", help="list every backend, its toolchain and status")
     listing.set_defaults(run=_backends)
 
@@ -63,39 +55,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     generating.add_argument("--seed", type=int, default=20260101)
     generating.set_defaults(run=_generate)
 
-    reporting = commands.add_parser(
-        "report",
-        help="write RESULTS.md and charts from saved benchmark runs",
-        description="Write RESULTS.md, speedup.png and (given a --hotpath-scaling run) "
-        "scaling.png from runs `pytest bench/` saved. Without RUN.json: the newest run "
-        "in the storage and the newest scaling run there.",
-    )
-    reporting.add_argument(
-        "runs",
-        nargs="*",
-        type=Path,
-        metavar="RUN.json",
-        help="saved runs to report: one run and/or one scaling run",
-    )
-    reporting.add_argument(
-        "--storage",
-        type=Path,
-        default=Path(".benchmarks"),
-        help="pytest-benchmark's storage folder (default: .benchmarks)",
-    )
-    reporting.add_argument(
-        "--out",
-        type=Path,
-        default=Path("reports"),
-        help="folder to write the report into (default: reports)",
-    )
-    reporting.set_defaults(run=_report)
 
-    from hotpath import wheels
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="hotpath", description=hotpath.__doc__.split("\n\n")[0])
+    top.add_argument("--version", action="version", version=hotpath.__version__)
+    commands = top.add_subparsers(required=True, metavar="command")
+    _register_core(commands)
+    for role in ROLES:
+        importlib.import_module(role).register(commands)
+    return top
 
-    wheels.add_parser(commands)
 
-    args = parser.parse_args(argv)
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
     return args.run(args)
 
 

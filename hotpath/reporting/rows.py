@@ -1,65 +1,22 @@
-"""Benchmark results as tables: speedups, spread, throughput against the
-machine's limit. Works on pytest-benchmark's benchmark dicts (a live session's
-or a saved run's ``benchmarks`` list), so the end-of-run summary and
-``hotpath report`` show the same numbers.
+"""Benchmark results as rows: speedups, spread, throughput against the machine's
+limit. Works on pytest-benchmark's benchmark dicts (a live session's or a saved
+run's ``benchmarks`` list), so the end-of-run summary (``summary``) and
+``hotpath report`` (``report``) show the same numbers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from rich.table import Table
+from hotpath.records import LIMIT_GROUP, ROW_BYTES, input_bytes, size_label
 
 REFERENCE = "python_ref"
 BASELINE = "numpy_impl"
-LIMIT_GROUP = "machine limit"
 # Kernels that read their input once, front to back: their throughput is
 # compared with the memory read bandwidth measured in the same run.
 STREAMING = ("xxh64", "hash_rows", "aggregate")
-# Bytes of input per row each kernel reads.
-ROW_BYTES = {"aggregate": 4 + 8, "duplicates": 4 + 8, "hash_rows": 4 + 8 + 8}
-
-
-def size_label(kernel: str, size: int) -> str:
-    if kernel in ("xxh64", "memory read"):
-        return f"{size / 2**20:g}MiB"
-    for unit, scale in (("M", 1_000_000), ("k", 1_000)):
-        if size >= scale and size % (scale // 10 or 1) == 0:
-            return f"{size / scale:g}{unit}"
-    return str(size)
-
-
-def group(kernel: str, size: int) -> str:
-    unit = "" if kernel == "xxh64" else " rows"
-    return f"{kernel} · {size_label(kernel, size)}{unit}"
-
-
-def input_bytes(kernel: str, size: int) -> int:
-    return size if kernel in ("xxh64", "memory read") else ROW_BYTES[kernel] * size
-
-
-@dataclass
-class Outcome:
-    """One case of a run, timed or not."""
-
-    implementation: str
-    kind: str  # backend, peer, algorithm, limit
-    kernel: str
-    size: int
-    status: str = ""  # "ok", "mismatch: ...", "skipped: ..."
-
-    def info(self, timed: str) -> dict[str, Any]:
-        """What is stored with the benchmark in the saved run."""
-        return {
-            "implementation": self.implementation,
-            "kind": self.kind,
-            "kernel": self.kernel,
-            "size": self.size,
-            "input_bytes": input_bytes(self.kernel, self.size),
-            "timed": timed,
-        }
 
 
 @dataclass
@@ -124,72 +81,23 @@ def rows(benchmarks: list[dict[str, Any]]) -> list[Row]:
     return sorted(out, key=lambda r: (r.group == LIMIT_GROUP, r.group, r.median))
 
 
-def _seconds(value: float) -> str:
+def format_seconds(value: float) -> str:
     for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
         if value >= scale:
             return f"{value / scale:.3g} {unit}"
     return f"{value / 1e-9:.3g} ns"
 
 
-def _ratio(value: float | None) -> str:
-    return "" if value is None else f"{value:,.1f}×" if value < 100 else f"{value:,.0f}×"
-
-
-def summary_table(
-    benchmarks: list[dict[str, Any]], outcomes: list[Outcome], machine: dict[str, Any]
-) -> Table:
-    """The end-of-run table: timed rows with ratios, then untimed cases with why."""
-    table = Table(
-        title=f"hotpath {machine.get('hotpath', '')} on {machine.get('cpu_model', '?')}, "
-        f"{machine.get('cores', '?')} cores, {machine.get('python', '')}",
-        caption="median of the rounds; spread = interquartile range / median; "
-        "throughput = input bytes / median; limit = this run's memory read bandwidth",
-    )
-    for column, justify in (
-        ("kernel · size", "left"),
-        ("implementation", "left"),
-        ("median", "right"),
-        ("spread", "right"),
-        ("vs python_ref", "right"),
-        ("vs numpy_impl", "right"),
-        ("GB/s", "right"),
-        ("of limit", "right"),
-        ("parity", "left"),
-    ):
-        table.add_column(column, justify=justify)
-    previous = None
-    for r in rows(benchmarks):
-        if previous is not None and r.group != previous:
-            table.add_section()
-        previous = r.group
-        label = r.implementation if r.kind == "backend" else f"{r.implementation} ({r.kind})"
-        if "first_call_s" in r.extra and r.kind in ("interpreter", "wasm"):
-            # a JIT's or runtime's warm-up, reported apart from the steady-state median;
-            # the JIT verdict of the run
-            label += "".join(f", {note}" for note in runtime_notes(r.extra, markup=True))
-        table.add_row(
-            r.group,
-            label,
-            _seconds(r.median),
-            f"{r.iqr / r.median:.0%}",
-            _ratio(r.vs_reference),
-            _ratio(r.vs_numpy),
-            "" if r.gbps is None else f"{r.gbps:.2f}",
-            "" if r.share_of_limit is None else f"{r.share_of_limit:.0%}",
-            "[green]✓[/]" if r.parity == "ok" else f"[red]✗ {r.parity}[/]",
-        )
-    untimed = [o for o in outcomes if o.status != "ok"]
-    if untimed:
-        table.add_section()
-    for o in untimed:
-        label = o.implementation if o.kind == "backend" else f"{o.implementation} ({o.kind})"
-        mark = "[red]✗ not timed[/]" if o.status.startswith("mismatch") else "[yellow]–[/]"
-        table.add_row(group(o.kernel, o.size), label, "", "", "", "", "", "", f"{mark} {o.status}")
-    return table
+def format_ratio(value: float | None) -> str:
+    if value is None:
+        return ""
+    if value < 0.1:  # the O(n^2) row's ratios need their digits
+        return f"{value:.2g}×"
+    return f"{value:,.1f}×" if value < 100 else f"{value:,.0f}×"
 
 
 def jit_verdict(jit: dict[str, Any] | None) -> str:
-    """A run's JIT check (hotpath.interpreters) in a few words; "" when not checked."""
+    """A run's JIT check (hotpath.runs.interpreters) in a few words; "" when not checked."""
     if not jit:
         return ""
     if jit["active"]:
@@ -200,7 +108,7 @@ def jit_verdict(jit: dict[str, Any] | None) -> str:
 def runtime_notes(info: dict[str, Any], markup: bool = False) -> list[str]:
     """What a row timed inside another interpreter or runtime says beside its name:
     the first call (warm-up), the JIT verdict, a steady state never reached."""
-    notes = [f"first call {_seconds(info['first_call_s'])}"]
+    notes = [f"first call {format_seconds(info['first_call_s'])}"]
     verdict = jit_verdict(info.get("jit"))
     if verdict:
         bad = not info["jit"]["active"]
@@ -221,13 +129,13 @@ def summary_notes(benchmarks: list[dict[str, Any]]) -> list[str]:
                 names.append(info["implementation"])
     notes = [f"timed: {', '.join(names)} -- {what}" for what, names in seen.items()]
     for name, costs in one_off_costs(benchmarks).items():
-        parts = [f"{label} {_seconds(costs[key])}" for key, label in ONE_OFF if key in costs]
+        parts = [f"{label} {format_seconds(costs[key])}" for key, label in ONE_OFF if key in costs]
         if costs["kind"] == "wasm" and parts:
             notes.append(f"one-off: {name} -- {', '.join(parts)} (not in the medians)")
     return notes
 
 
-# One-off costs of a run inside another interpreter or runtime (hotpath.runtimes), as
+# One-off costs of a run inside another interpreter or runtime (hotpath.runs.runtimes), as
 # saved in its rows' extra_info: (key, label).
 ONE_OFF = (
     ("sdk_load_seconds", "SDK load"),
@@ -275,15 +183,33 @@ def vs_runtime(
     return out
 
 
-def markdown_table(
-    header: Sequence[str], align: str, body: Iterable[Sequence[object]]
-) -> list[str]:
-    """A Markdown table's lines; ``align`` has one "l" or "r" per column."""
+def report_rows(benchmarks: list[dict[str, Any]]) -> list[Row]:
+    """``rows``, minus every figure a wrong answer would lend credit to,
+    ordered by kernel then size (not by the group's text: "10M" < "1M")."""
+    out = rows(benchmarks)
+    bad_baseline = {r.group for r in out if r.implementation == BASELINE and r.parity != "ok"}
+    for r in out:
+        if r.parity != "ok":
+            r.vs_reference = r.vs_numpy = r.gbps = r.share_of_limit = None
+        elif r.group in bad_baseline:
+            r.vs_numpy = None
+    return sorted(out, key=lambda r: (r.group == LIMIT_GROUP, r.kernel, r.size, r.median))
 
-    def cell(text: object) -> str:
-        return str(text).replace("|", "\\|").replace("\n", " ")
 
-    rule = ["---:" if a == "r" else ":---" for a in align]
-    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(rule) + " |"]
-    lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in body]
-    return lines
+def grouped(rows: list[Row]) -> dict[str, list[Row]]:
+    groups: dict[str, list[Row]] = {}
+    for r in rows:
+        groups.setdefault(r.group, []).append(r)
+    return groups
+
+
+def ns_per_row(r: Row) -> float:
+    return r.median / r.size * 1e9
+
+
+def dataset_label(rows: list[Row]) -> str:
+    """The row count most of the run's tables use, e.g. "a 100k-row dataset"."""
+    sizes = Counter(r.size for r in rows if r.kernel in ROW_BYTES)
+    if not sizes:
+        return ""
+    return f"a {size_label('aggregate', sizes.most_common(1)[0][0])}-row dataset"

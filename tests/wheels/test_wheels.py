@@ -10,11 +10,14 @@ from pathlib import Path
 import pytest
 
 import hotpath
-from hotpath import backends, wheels
+from hotpath import backends
 from hotpath.cli import main
-from hotpath.wheels import Benefit, Context, Package, Result, WheelTags
+from hotpath.wheels import build, check, cli, compare, packages
+from hotpath.wheels.build import Result
+from hotpath.wheels.compare import Benefit, Context
+from hotpath.wheels.packages import Package, WheelTags
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 tomllib = pytest.importorskip("tomllib") if sys.version_info >= (3, 11) else None
 
@@ -29,19 +32,19 @@ def toml(path: Path) -> dict:
 
 
 def test_parse_pure_wheel() -> None:
-    tags = wheels.parse_wheel_name("hotpath_python_ref-0.1.0-py3-none-any.whl")
+    tags = packages.parse_wheel_name("hotpath_python_ref-0.1.0-py3-none-any.whl")
     assert tags == WheelTags("hotpath_python_ref", "0.1.0", "py3", "none", ("any",))
     assert tags.pure and not tags.abi3
-    assert wheels.portability(tags) == "any"
+    assert packages.portability(tags) == "any"
     assert tags.tag == "py3-none-any"
 
 
 def test_parse_repaired_wheel_with_several_platform_tags() -> None:
     name = "hotpath_cython_ext-0.1.0-cp311-cp311-manylinux2014_x86_64.manylinux_2_17_x86_64.whl"
-    tags = wheels.parse_wheel_name(f"/some/folder/{name}")
+    tags = packages.parse_wheel_name(f"/some/folder/{name}")
     assert tags.platforms == ("manylinux2014_x86_64", "manylinux_2_17_x86_64")
     assert not tags.pure and not tags.abi3
-    assert wheels.portability(tags) == "manylinux_2_17"
+    assert packages.portability(tags) == "manylinux_2_17"
 
 
 @pytest.mark.parametrize(
@@ -57,19 +60,19 @@ def test_parse_repaired_wheel_with_several_platform_tags() -> None:
     ],
 )
 def test_portability(platforms: str, expected: str) -> None:
-    tags = wheels.parse_wheel_name(f"x-1.0-cp312-cp312-{platforms}.whl")
-    assert wheels.portability(tags) == expected
+    tags = packages.parse_wheel_name(f"x-1.0-cp312-cp312-{platforms}.whl")
+    assert packages.portability(tags) == expected
 
 
 def test_abi3_and_build_tag() -> None:
-    tags = wheels.parse_wheel_name("x-1.0-1-cp310-abi3-manylinux_2_17_x86_64.whl")
+    tags = packages.parse_wheel_name("x-1.0-1-cp310-abi3-manylinux_2_17_x86_64.whl")
     assert tags.abi3 and tags.python == "cp310" and tags.version == "1.0"
 
 
 @pytest.mark.parametrize("name", ["x-1.0-py3-none-any.tar.gz", "x-py3-none-any.whl", "x.whl"])
 def test_not_a_wheel_name(name: str) -> None:
     with pytest.raises(ValueError, match="not a wheel"):
-        wheels.parse_wheel_name(name)
+        packages.parse_wheel_name(name)
 
 
 # -- metadata, RECORD, pytest output --------------------------------------------------------------
@@ -90,12 +93,12 @@ A description, which may say Requires-Dist: nothing.
 
 
 def test_requires_dist_keeps_runtime_dependencies_only() -> None:
-    assert wheels.requires_dist(METADATA) == [
+    assert packages.requires_dist(METADATA) == [
         "hotpath-python-ref==0.1.0",
         "numpy>=1.26",
         'tomli; python_version < "3.11"',
     ]
-    assert wheels.requires_dist("Name: x\nVersion: 1\n") == []
+    assert packages.requires_dist("Name: x\nVersion: 1\n") == []
 
 
 @pytest.mark.parametrize(
@@ -103,7 +106,7 @@ def test_requires_dist_keeps_runtime_dependencies_only() -> None:
     [("numpy>=1.26", "numpy"), ('tomli; python_version < "3.11"', "tomli"), ("a[b]==1", "a")],
 )
 def test_short_requirement(requirement: str, name: str) -> None:
-    assert wheels.short_requirement(requirement) == name
+    assert packages.short_requirement(requirement) == name
 
 
 def test_installed_bytes_sums_what_record_lists(tmp_path: Path) -> None:
@@ -119,28 +122,28 @@ def test_installed_bytes_sums_what_record_lists(tmp_path: Path) -> None:
             "x.dist-info/RECORD,,",
         ]
     )
-    assert wheels.record_paths(record)[1] == "pkg/b,c.so"
-    assert wheels.installed_bytes(tmp_path, record) == 120
-    assert wheels.tree_bytes(tmp_path) == 5120
+    assert packages.record_paths(record)[1] == "pkg/b,c.so"
+    assert packages.installed_bytes(tmp_path, record) == 120
+    assert packages.tree_bytes(tmp_path) == 5120
 
 
 def test_passed_count() -> None:
     out = "..s.\n=== 158 passed, 2 skipped, 918 deselected in 5.66s ===\n"
-    assert wheels.passed_count(out) == "158 passed, 2 skipped"
-    assert wheels.passed_count("no summary") == ""
+    assert build.passed_count(out) == "158 passed, 2 skipped"
+    assert build.passed_count("no summary") == ""
 
 
 # -- tables -------------------------------------------------------------------------------------
 
 
 def _result(name: str, wheel: str, **kwargs: object) -> Result:
-    package = next(p for p in wheels.PACKAGES if p.name == name)
-    tags = wheels.parse_wheel_name(wheel)
+    package = next(p for p in packages.PACKAGES if p.name == name)
+    tags = packages.parse_wheel_name(wheel)
     return Result(
         package,
         wheel=wheel,
         tags=tags,
-        portability=wheels.portability(tags),
+        portability=packages.portability(tags),
         **kwargs,  # type: ignore[arg-type]
     )
 
@@ -170,9 +173,9 @@ RESULTS = [
 
 
 def test_table_rows() -> None:
-    ok, failed = wheels.table_rows(RESULTS)
-    assert len(ok) == len(wheels.HEADER) == len(wheels.ALIGN)
-    row = dict(zip(wheels.HEADER, ok))
+    ok, failed = compare.table_rows(RESULTS)
+    assert len(ok) == len(compare.HEADER) == len(compare.ALIGN)
+    row = dict(zip(compare.HEADER, ok))
     assert row["clean build"] == "11.9 s"
     assert row["wheel"] == "10 KiB" and row["installed"] == "30 KiB"
     assert row["with deps"] == "81.1 MiB"
@@ -180,7 +183,7 @@ def test_table_rows() -> None:
     assert row["runtime dependencies"] == "hotpath-core, numpy, cffi"
     assert row["cold import"] == "287 ms"
     assert row["parity (installed)"] == "✓ 278 passed"
-    failure = dict(zip(wheels.HEADER, failed))
+    failure = dict(zip(compare.HEADER, failed))
     assert failure["parity (installed)"] == "✗ install: installing failed (exit 1):"
     assert failure["installed"] == "–" and failure["portability"] == "linux_x86_64 (not repaired)"
 
@@ -189,7 +192,7 @@ def test_rich_table_leaves_out_the_long_columns() -> None:
     from rich.console import Console
 
     console = Console(width=300, record=True)
-    console.print(wheels.rich_table(RESULTS, "title"))
+    console.print(compare.rich_table(RESULTS, "title"))
     text = console.export_text()
     assert "cffi_ext" in text and "manylinux_2_5" in text and "✓ 278 passed" in text
     assert "hotpath-cffi-ext" not in text  # the distribution column is in the report only
@@ -217,7 +220,7 @@ def test_markdown_report() -> None:
             "python_ref": {"aggregate": (1.0, "aggregate · 1M rows")},
         },
     )
-    text = wheels.markdown(RESULTS, context, benefit)
+    text = compare.markdown(RESULTS, context, benefit)
     assert text.startswith("# What each backend ships: wheels\n")
     assert "| package | distribution | built by |" in text
     assert "| cffi_ext | hotpath-cffi-ext |" in text
@@ -228,30 +231,30 @@ def test_markdown_report() -> None:
     assert header + " xxh64 (64MiB) |" in text
     assert "| `cffi_ext` | 10 KiB | 81.1 MiB | 287 ms | 113× | 4.6× |" in text
     assert "`python_ref` |" not in text  # the baseline has no speedup over itself
-    assert "Cost and benefit" not in wheels.markdown(RESULTS, context, None)
+    assert "Cost and benefit" not in compare.markdown(RESULTS, context, None)
 
 
 def test_benefit_from_missing_storage(tmp_path: Path) -> None:
-    assert wheels.benefit_from_run(tmp_path / "nothing") is None
+    assert compare.benefit_from_run(tmp_path / "nothing") is None
 
 
 # -- selection and the command -----------------------------------------------------------------
 
 
 def test_select() -> None:
-    assert wheels.select(None) == list(wheels.PACKAGES)
-    chosen = [p.name for p in wheels.select("rust_ext, cffi_ext")]
-    assert chosen == ["python_ref", wheels.CORE, "cffi_ext", "rust_ext"]  # in build order
-    with pytest.raises(wheels.WheelsError, match="fortran_ext"):
-        wheels.select("fortran_ext")
+    assert cli.select(None) == list(packages.PACKAGES)
+    chosen = [p.name for p in cli.select("rust_ext, cffi_ext")]
+    assert chosen == ["python_ref", packages.CORE, "cffi_ext", "rust_ext"]  # in build order
+    with pytest.raises(packages.WheelsError, match="fortran_ext"):
+        cli.select("fortran_ext")
 
 
 def test_every_backend_has_a_wheel() -> None:
     """Every registered backend of the base set-up has its own wheel and is in the all-in-one
     import timing (optional ones need a toolchain beyond it, and have no wheel of their own)."""
     optional = {b.name for b in backends.BACKENDS if getattr(b, "optional", False)}
-    assert set(backends.NAMES) - optional <= set(wheels.NAMES)
-    all_in_one = next(p for p in wheels.PACKAGES if p.name == wheels.ALL_IN_ONE)
+    assert set(backends.NAMES) - optional <= set(packages.NAMES)
+    all_in_one = next(p for p in packages.PACKAGES if p.name == packages.ALL_IN_ONE)
     assert set(all_in_one.imports) == set(backends.NAMES) - optional
 
 
@@ -264,10 +267,10 @@ def test_check_refuses_the_source_tree(capsys: pytest.CaptureFixture[str]) -> No
     """Run here, with the checkout importable, the check stops before pytest."""
     if all(
         Path(sys.modules["hotpath"].__file__).resolve().is_relative_to(site)
-        for site in wheels._site_dirs()
+        for site in check._site_dirs()
     ):
         pytest.skip("hotpath is installed as a wheel here")
-    assert wheels.check(ROOT / "tests") == 1
+    assert check.check(ROOT / "tests") == 1
     captured = capsys.readouterr()
     assert "NOT from site-packages" in captured.out and "not testing a source tree" in captured.err
 
@@ -275,22 +278,22 @@ def test_check_refuses_the_source_tree(capsys: pytest.CaptureFixture[str]) -> No
 # -- the packaging configuration `hotpath wheels` and cibuildwheel rely on ---------------------
 
 
-@pytest.mark.parametrize("package", wheels.PACKAGES, ids=lambda p: p.name)
+@pytest.mark.parametrize("package", packages.PACKAGES, ids=lambda p: p.name)
 def test_each_package_folder_builds_alone(package: Package) -> None:
     project = toml(ROOT / package.folder / "pyproject.toml")["project"]
-    if package.name == wheels.ALL_IN_ONE:
+    if package.name == packages.ALL_IN_ONE:
         assert project["name"] == "hotpath"
         return
     expected = (
         "hotpath-core"
-        if package.name == wheels.CORE
+        if package.name == packages.CORE
         else "hotpath-" + package.name.replace("_", "-")
     )
     assert project["name"] == expected
 
 
 @pytest.mark.parametrize(
-    "folder", [p.folder for p in wheels.PACKAGES if p.folder not in (".", "rust_ext")]
+    "folder", [p.folder for p in packages.PACKAGES if p.folder not in (".", "rust_ext")]
 )
 def test_scikit_build_packages_share_one_version_and_pin_the_core(folder: str) -> None:
     config = toml(ROOT / folder / "pyproject.toml")
@@ -332,7 +335,7 @@ def test_cibuildwheel_configuration() -> None:
     assert any(b.startswith("gp") for b in cibw["build"])
     assert cibw["test-command"] == "python -m hotpath.wheels check tests"
     assert cibw["test-sources"] == ["tests"]
-    assert set(cibw["test-requires"]) == set(wheels.TEST_REQ)
+    assert set(cibw["test-requires"]) == set(build.TEST_REQ)
     assert re.search(r"\./python_ref \./hotpath$", cibw["before-test"])
     assert cibw["test-environment"]["PIP_FIND_LINKS"] in cibw["before-test"]
     optional = config["project"]["optional-dependencies"]["wheels"]
@@ -343,25 +346,25 @@ def test_workflow_builds_every_compiled_package() -> None:
     text = (ROOT / ".github" / "workflows" / "wheels.yml").read_text(encoding="utf-8")
     compiled = [
         p.folder
-        for p in wheels.PACKAGES
+        for p in packages.PACKAGES
         if p.built_by.startswith(("maturin", "scikit-build-core →"))
     ]
     for folder in compiled:
         assert re.search(rf'dir: "?{re.escape(folder)}"?[ ,]', text), folder
-    for folder in (p.folder for p in wheels.PACKAGES if p.built_by.endswith("pure")):
+    for folder in (p.folder for p in packages.PACKAGES if p.built_by.endswith("pure")):
         assert folder in text
     assert "--config-file pyproject.toml" in text
 
 
 def test_results_md_links_to_wheels_md() -> None:
-    from hotpath import report
+    from hotpath.reporting import report, saved
 
-    run = report.Run(Path("run.json"), {"benchmarks": []})
+    run = saved.Run(Path("run.json"), {"benchmarks": []})
     assert "[WHEELS.md](WHEELS.md)" in report.markdown(run, None, False, wheels=True)
     assert "WHEELS.md" not in report.markdown(run, None, False)
 
 
 def test_import_medians(tmp_path: Path) -> None:
     python = Path(sys.executable)
-    imported, bare = wheels.import_medians([(python, ("json",)), (python, ())], 2, tmp_path)
+    imported, bare = build.import_medians([(python, ("json",)), (python, ())], 2, tmp_path)
     assert 0 < imported < bare  # the import alone, against a whole interpreter's start and stop

@@ -1,4 +1,4 @@
-"""Other Pythons as benchmark rows: python_ref run by ``hotpath.driver`` under
+"""Other Pythons as benchmark rows: python_ref run by ``hotpath.runs.driver`` under
 another interpreter or runtime, timed inside it, checked by checksum.
 
 Each :class:`Runtime` says how to start the driver and whether it can run
@@ -22,16 +22,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hotpath import interpreters, py2wasm_runs, results
+from hotpath import records
+from hotpath.runs import interpreters, py2wasm
 
-ROOT = Path(__file__).resolve().parent.parent  # python_ref/ and hotpath/ live here
-TIMED = "python_ref run by hotpath.driver, timed inside the interpreter"
+ROOT = Path(__file__).resolve().parents[2]  # python_ref/ and hotpath/ live here
+TIMED = "python_ref run by hotpath.runs.driver, timed inside the interpreter"
 TIMED_BACKEND = (
-    "the backend's kernels on NumPy arrays (converted once, untimed) run by hotpath.driver "
+    "the backend's kernels on NumPy arrays (converted once, untimed) run by hotpath.runs.driver "
     "--backend, timed inside the interpreter"
 )
 TIMED_PY2WASM = (
-    "python_ref and hotpath.driver compiled to WebAssembly by py2wasm, timed inside the "
+    "python_ref and hotpath.runs.driver compiled to WebAssembly by py2wasm, timed inside the "
     "runtime (module compile and instantiation are one-off costs, reported apart)"
 )
 # One-off costs a runner may report beside the driver's timings; kept with the rows.
@@ -46,7 +47,7 @@ ONE_OFF = (
 )
 
 
-# The driver's steady-state rule (hotpath.driver --steady): after the minimum number of
+# The driver's steady-state rule (hotpath.runs.driver --steady): after the minimum number of
 # calls, keep calling until the median of the last 5 calls is within 10% of the median of
 # the 5 before (the first call never counts); at most 60 s per kernel. The steady state is
 # then those last 10 calls. (The "=" form passes the py2wasm runner's argument rewriting.)
@@ -57,7 +58,7 @@ STEADY_ARGUMENTS = ("--steady=5", "--tolerance=0.1", "--budget=60")
 # 45 s never count (at most 150 s per kernel).
 GRAALPY_STEADY_ARGUMENTS = (*STEADY_ARGUMENTS, "--warmup=45", "--budget=150")
 
-# What an interpreter's run reports beyond the timings (hotpath.driver, execute()).
+# What an interpreter's run reports beyond the timings (hotpath.runs.driver, execute()).
 INTERPRETER_INFO = ("jit", "startup_seconds", "backend", "backend_build")
 
 
@@ -103,13 +104,13 @@ RUNTIMES: tuple[Runtime, ...] = (
         "cpython",
         "interpreter",
         f"this interpreter ({sys.executable})",
-        lambda: [sys.executable, "-m", "hotpath.driver"],
+        lambda: [sys.executable, "-m", "hotpath.runs.driver"],
     ),
     Runtime(
         "pypy",
         "interpreter",
         "PyPy 3 (Debian's pypy3), tracing JIT",
-        _on_path("pypy3", "-m", "hotpath.driver"),
+        _on_path("pypy3", "-m", "hotpath.runs.driver"),
         why_unavailable=f"pypy3 is not on PATH (run {interpreters.SETUP})",
         env=interpreters.PYPY_LOG,
         jit_check=interpreters.pypy_jit,
@@ -128,7 +129,7 @@ RUNTIMES: tuple[Runtime, ...] = (
         Runtime(
             f"pypy-{backend}",
             "interpreter",
-            f"{backend} built for PyPy, run by hotpath.driver --backend under PyPy",
+            f"{backend} built for PyPy, run by hotpath.runs.driver --backend under PyPy",
             interpreters.pypy_backend_command(backend),
             why_unavailable=lambda backend=backend: interpreters.pypy_backend_missing(backend),
             timed=TIMED_BACKEND,  # compiled kernels: PyPy's JIT is not what is timed
@@ -140,8 +141,8 @@ RUNTIMES: tuple[Runtime, ...] = (
             f"py2wasm-{engine}",
             "wasm",
             f"python_ref compiled by py2wasm, run by {describe}",
-            lambda engine=engine: py2wasm_runs.command(engine),
-            why_unavailable=lambda engine=engine: py2wasm_runs.why_unavailable(engine),
+            lambda engine=engine: py2wasm.command(engine),
+            why_unavailable=lambda engine=engine: py2wasm.why_unavailable(engine),
             timed=TIMED_PY2WASM,
         )
         for engine, describe in (
@@ -236,10 +237,10 @@ def rows(
             if timing["checksum"] == expected[kernel]
             else f"mismatch: checksum {timing['checksum']} != python_ref's {expected[kernel]}"
         )
-        outcome = results.Outcome(runtime.name, runtime.kind, kernel, sizes[kernel], parity)
+        outcome = records.Outcome(runtime.name, runtime.kind, kernel, sizes[kernel], parity)
         out.append(
             {
-                "group": results.group(kernel, sizes[kernel]),
+                "group": records.group(kernel, sizes[kernel]),
                 "name": f"{runtime.name}-{kernel}",
                 "extra_info": {
                     **outcome.info(runtime.timed),

@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 
 import python_ref
-from hotpath import data, driver, interpreters, results, runtimes
+from hotpath import data
+from hotpath.reporting import rows
+from hotpath.runs import driver, interpreters, runtimes
 
 # Real lines from a GraalPy 25.0.3 run with --engine.TraceCompilation=true (shortened).
 GRAALPY_TRACE = """\
@@ -159,11 +161,11 @@ def test_rows_carry_the_verdict_into_the_label() -> None:
     info = row["extra_info"]
     assert info["jit"]["active"] is False and info["startup_seconds"] == 4.0
     assert info["steady"].startswith("not reached in 3 calls (60 s budget)")
-    assert results.runtime_notes(info) == ["first call 3 s", "JIT NOT ACTIVE", "not steady"]
+    assert rows.runtime_notes(info) == ["first call 3 s", "JIT NOT ACTIVE", "not steady"]
     report["jit"] = {"active": True, "compilations": 12, "evidence": "x"}
     report["kernels"]["xxh64"]["steady_from"] = 1
     (row,) = runtimes.rows(runtimes.BY_NAME["graalpy"], report, {"xxh64": "aa"}, {"xxh64": 64})
-    assert results.runtime_notes(row["extra_info"])[1:] == ["JIT active (12 compilations)"]
+    assert rows.runtime_notes(row["extra_info"])[1:] == ["JIT active (12 compilations)"]
     assert row["stats"]["rounds"] == 2
 
 

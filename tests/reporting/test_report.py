@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from hotpath import report, results
+from hotpath import records
 from hotpath.cli import main
+from hotpath.reporting import charts, saved
 
 MISMATCH = "mismatch: sum differs at device 3"
 MACHINE = {
@@ -27,13 +28,13 @@ MACHINE = {
 def bench(
     implementation: str, kind: str, kernel: str, size: int, median: float, parity: str = "ok"
 ) -> dict[str, Any]:
-    group = results.LIMIT_GROUP if kind == "limit" else results.group(kernel, size)
+    group = records.LIMIT_GROUP if kind == "limit" else records.group(kernel, size)
     info = {
         "implementation": implementation,
         "kind": kind,
         "kernel": kernel,
         "size": size,
-        "input_bytes": results.input_bytes(kernel, size),
+        "input_bytes": records.input_bytes(kernel, size),
         "timed": f"{implementation} timing note",
     }
     if kind != "limit":
@@ -157,7 +158,7 @@ def test_speedups_are_results_ratios_and_a_mismatch_gets_none(written: Path) -> 
 
 
 def test_speedup_chart_draws_no_bar_for_a_mismatch() -> None:
-    figure = report.speedup_figure(report.Run(Path("run.json"), ORDINARY))
+    figure = charts.speedup_figure(saved.Run(Path("run.json"), ORDINARY))
     assert figure is not None
     panel = next(ax for ax in figure.axes if ax.get_title(loc="left") == "aggregate · 100k rows")
     labels = [t.get_text() for t in panel.get_yticklabels()]

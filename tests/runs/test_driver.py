@@ -11,7 +11,8 @@ import pytest
 
 import numpy_impl
 import python_ref
-from hotpath import data, driver, runtimes
+from hotpath import data
+from hotpath.runs import driver, runtimes
 
 
 @pytest.fixture(scope="module")

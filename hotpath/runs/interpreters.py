@@ -1,4 +1,4 @@
-"""PyPy and GraalPy for :mod:`hotpath.runtimes`: how to start each, why one
+"""PyPy and GraalPy for :mod:`hotpath.runs.runtimes`: how to start each, why one
 cannot run here, and whether its JIT compiler was active in a run.
 
 JIT verdicts read what the run wrote to stderr, asked for by the runtime entry:
@@ -25,7 +25,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SETUP = ".ci/setup-interpreters"
 GRAALPY = ROOT / "graalpy" / "graalpy"
 # GraalPy's options before the CPython-style ones: trace every Truffle compilation.
@@ -76,7 +76,7 @@ def graalpy_missing() -> str:
 def graalpy_command() -> list[str] | None:
     if graalpy_missing():
         return None
-    return ["bash", str(GRAALPY), *GRAALPY_TRACE, "-m", "hotpath.driver"]
+    return ["bash", str(GRAALPY), *GRAALPY_TRACE, "-m", "hotpath.runs.driver"]
 
 
 # "[engine] opt done   engine=1  id=4541  <bytecode f at 43d5c0bc>  |Tier 2|Time ..."
@@ -161,6 +161,6 @@ def pypy_backend_command(backend: str) -> Callable[[], list[str] | None]:
     def command() -> list[str] | None:
         if pypy_backend_missing(backend):
             return None
-        return [str(pypy_venv_python()), "-m", "hotpath.driver", f"--backend={backend}"]
+        return [str(pypy_venv_python()), "-m", "hotpath.runs.driver", f"--backend={backend}"]
 
     return command

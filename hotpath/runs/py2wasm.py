@@ -1,12 +1,12 @@
 """python_ref compiled to WebAssembly by py2wasm, run under wasmtime, Node and Wasmer.
 
-``wasm/py2wasm/build.sh`` compiles ``hotpath.driver`` (with python_ref and
+``wasm/py2wasm/build.sh`` compiles ``hotpath.runs.driver`` (with python_ref and
 hotpath.csvio) into a WASI module, cached under ``build/py2wasm/`` by the hash
 of its sources (:func:`cache_key`). This module finds that module, says why a
 run cannot happen here (:func:`why_unavailable`), and is the runner the
-:mod:`hotpath.runtimes` entries start::
+:mod:`hotpath.runs.runtimes` entries start::
 
-    python -m hotpath.py2wasm_runs ENGINE DRIVER-ARGUMENTS...
+    python -m hotpath.runs.py2wasm ENGINE DRIVER-ARGUMENTS...
 
 It maps the folders of the driver's files into the sandbox, rewrites the
 arguments to the guest's paths (:func:`sandbox`), runs the module under ENGINE
@@ -14,7 +14,7 @@ and prints the driver's JSON report with the one-off costs added:
 ``compile_seconds`` (module compile or load), ``instantiate_seconds``,
 ``startup_seconds`` (from entering the module to the driver's first line: the
 Python runtime's start-up inside Wasm) and ``run_seconds`` (the whole program).
-Standard library only, like the driver: ``python -m hotpath.py2wasm_runs key``
+Standard library only, like the driver: ``python -m hotpath.runs.py2wasm key``
 is what the build script uses for the cache key.
 """
 
@@ -33,14 +33,15 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SCRIPTS = ROOT / "wasm" / "py2wasm"
 NODE_MODULES = ROOT / "wasm" / "node_modules"
 # Everything that ends up in, or decides, the module: a change to any rebuilds it.
 SOURCES = (
     "hotpath/__init__.py",
     "hotpath/csvio.py",
-    "hotpath/driver.py",
+    "hotpath/runs/__init__.py",
+    "hotpath/runs/driver.py",
     "python_ref/__init__.py",
     "python_ref/_checks.py",
     "wasm/py2wasm/build.sh",
@@ -141,7 +142,7 @@ def command(engine: str) -> list[str] | None:
     """argv that runs the driver under ``engine`` (arguments appended); None if it cannot."""
     if why_unavailable(engine):
         return None
-    return [sys.executable, "-m", "hotpath.py2wasm_runs", engine]
+    return [sys.executable, "-m", "hotpath.runs.py2wasm", engine]
 
 
 # -- the sandbox -----------------------------------------------------------------------------
@@ -343,7 +344,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(cache_key())
         return 0
     if not argv or argv[0] not in ENGINES:
-        print(f"usage: python -m hotpath.py2wasm_runs {{{'|'.join(ENGINES)}|key}} DRIVER-ARGS...")
+        print(f"usage: python -m hotpath.runs.py2wasm {{{'|'.join(ENGINES)}|key}} DRIVER-ARGS...")
         return 2
     engine, arguments = argv[0], argv[1:]
     reason = why_unavailable(engine)

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from hotpath import py2wasm_runs, report, results, runtimes
+from hotpath.reporting import report, rows
+from hotpath.runs import py2wasm, runtimes
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 # -- the sandbox ---------------------------------------------------------------------------
@@ -19,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_sandbox_maps_the_dataset_folder_and_rewrites_paths(tmp_path: Path) -> None:
     csv, buffer = tmp_path / "readings.csv", tmp_path / "buffer.bin"
-    mapping, args = py2wasm_runs.sandbox(
+    mapping, args = py2wasm.sandbox(
         [str(csv), "--buffer", str(buffer), "--iterations", "3", "--devices", "40"]
     )
     assert mapping == {"/data": str(tmp_path.resolve())}
@@ -37,7 +38,7 @@ def test_sandbox_maps_the_dataset_folder_and_rewrites_paths(tmp_path: Path) -> N
 def test_sandbox_gives_each_folder_its_own_guest_path(tmp_path: Path) -> None:
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
-    mapping, args = py2wasm_runs.sandbox(
+    mapping, args = py2wasm.sandbox(
         [f"--buffer={tmp_path / 'b' / 'x.bin'}", str(tmp_path / "a" / "r.csv"), "--kernels=xxh64"],
         guest_root="/workspace/data",
     )
@@ -53,27 +54,27 @@ def test_sandbox_resolves_relative_paths_and_leaves_values_alone(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     # "--kernels aggregate": a value, not a path, even though it does not start with "-"
-    mapping, args = py2wasm_runs.sandbox(["readings.csv", "--kernels", "aggregate", "--help"])
+    mapping, args = py2wasm.sandbox(["readings.csv", "--kernels", "aggregate", "--help"])
     assert mapping == {"/data": str(tmp_path.resolve())}
     assert args == ["/data/readings.csv", "--kernels", "aggregate", "--help"]
 
 
 def test_sandbox_passes_any_options_value_through(tmp_path: Path) -> None:
     """Options the driver may gain later take a value too, in either form."""
-    _, args = py2wasm_runs.sandbox(
+    _, args = py2wasm.sandbox(
         ["--steady", "5", "--tolerance=0.1", str(tmp_path / "r.csv"), "--budget", "60"]
     )
     assert args == ["--steady", "5", "--tolerance=0.1", "/data/r.csv", "--budget", "60"]
 
 
 def test_sandbox_after_double_dash_everything_is_a_path(tmp_path: Path) -> None:
-    mapping, args = py2wasm_runs.sandbox(["--", str(tmp_path / "-odd.csv")])
+    mapping, args = py2wasm.sandbox(["--", str(tmp_path / "-odd.csv")])
     assert args == ["--", "/data/-odd.csv"] and list(mapping) == ["/data"]
 
 
 def test_sandbox_rejects_an_option_without_its_value() -> None:
     with pytest.raises(ValueError, match="--buffer"):
-        py2wasm_runs.sandbox(["r.csv", "--buffer"])
+        py2wasm.sandbox(["r.csv", "--buffer"])
 
 
 # -- the cache key -------------------------------------------------------------------------
@@ -88,28 +89,28 @@ def _sources(folder: Path) -> list[str]:
 
 def test_cache_key_is_stable_and_order_free(tmp_path: Path) -> None:
     names = _sources(tmp_path)
-    key = py2wasm_runs.cache_key(tmp_path, names)
+    key = py2wasm.cache_key(tmp_path, names)
     assert len(key) == 16 and int(key, 16) >= 0
-    assert py2wasm_runs.cache_key(tmp_path, list(reversed(names))) == key
+    assert py2wasm.cache_key(tmp_path, list(reversed(names))) == key
 
 
 def test_cache_key_changes_with_any_source(tmp_path: Path) -> None:
     names = _sources(tmp_path)
-    key = py2wasm_runs.cache_key(tmp_path, names)
+    key = py2wasm.cache_key(tmp_path, names)
     (tmp_path / "b.sh").write_text("echo c\n")
-    changed = py2wasm_runs.cache_key(tmp_path, names)
+    changed = py2wasm.cache_key(tmp_path, names)
     assert changed != key
     (tmp_path / "b.sh").rename(tmp_path / "c.sh")  # same bytes, another name
-    assert py2wasm_runs.cache_key(tmp_path, ["pkg/a.py", "c.sh"]) != changed
+    assert py2wasm.cache_key(tmp_path, ["pkg/a.py", "c.sh"]) != changed
     (tmp_path / "c.sh").unlink()
-    assert py2wasm_runs.cache_key(tmp_path, ["pkg/a.py", "c.sh"]) not in (key, changed)
+    assert py2wasm.cache_key(tmp_path, ["pkg/a.py", "c.sh"]) not in (key, changed)
 
 
 def test_every_source_of_the_module_exists() -> None:
     """A missing file would hash as a marker: the key must cover real files."""
-    assert [name for name in py2wasm_runs.SOURCES if not (ROOT / name).is_file()] == []
-    assert "hotpath/driver.py" in py2wasm_runs.SOURCES
-    assert "wasm/py2wasm/build.sh" in py2wasm_runs.SOURCES
+    assert [name for name in py2wasm.SOURCES if not (ROOT / name).is_file()] == []
+    assert "hotpath/runs/driver.py" in py2wasm.SOURCES
+    assert "wasm/py2wasm/build.sh" in py2wasm.SOURCES
 
 
 # -- unavailable rows ----------------------------------------------------------------------
@@ -122,17 +123,17 @@ def empty_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_module_missing_says_what_to_run(empty_cache: Path) -> None:
-    assert "not built" in py2wasm_runs.module_missing()
-    assert py2wasm_runs.SETUP in py2wasm_runs.module_missing()
+    assert "not built" in py2wasm.module_missing()
+    assert py2wasm.SETUP in py2wasm.module_missing()
     (empty_cache / "driver-0000000000000000.stripped.wasm").write_bytes(b"\0asm")
-    assert "stale" in py2wasm_runs.module_missing()
-    py2wasm_runs.module_path().write_bytes(b"\0asm")
-    assert py2wasm_runs.module_missing() == ""
+    assert "stale" in py2wasm.module_missing()
+    py2wasm.module_path().write_bytes(b"\0asm")
+    assert py2wasm.module_missing() == ""
 
 
 def test_runtime_rows_are_unavailable_with_the_reason(empty_cache: Path) -> None:
     names = [r.name for r in runtimes.RUNTIMES if r.name.startswith("py2wasm-")]
-    assert names == [f"py2wasm-{engine}" for engine in py2wasm_runs.ENGINES]
+    assert names == [f"py2wasm-{engine}" for engine in py2wasm.ENGINES]
     for name in names:
         runtime = runtimes.BY_NAME[name]
         assert runtime.command() is None
@@ -141,15 +142,15 @@ def test_runtime_rows_are_unavailable_with_the_reason(empty_cache: Path) -> None
         with pytest.raises(runtimes.RuntimeFailed, match=r"py2wasm|wasmer|Node|wasmtime"):
             runtimes.execute(runtime, [])
     assert "not built" in runtimes.BY_NAME["py2wasm-wasmtime"].available()
-    assert "unknown engine" in py2wasm_runs.why_unavailable("v8")
+    assert "unknown engine" in py2wasm.why_unavailable("v8")
 
 
 def test_runner_refuses_politely_when_unavailable(
     empty_cache: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert py2wasm_runs.main(["wasmtime", "r.csv"]) == 1
+    assert py2wasm.main(["wasmtime", "r.csv"]) == 1
     assert "not built" in capsys.readouterr().err
-    assert py2wasm_runs.main(["spidermonkey"]) == 2
+    assert py2wasm.main(["spidermonkey"]) == 2
 
 
 # -- one-off costs in rows and reports -----------------------------------------------------
@@ -189,12 +190,10 @@ def test_summary_and_report_show_one_off_costs_and_ratio_to_cpython() -> None:
     native["kernels"]["xxh64"]["seconds"] = [0.2, 0.15, 0.15, 0.15]
     cpython = runtimes.rows(runtimes.BY_NAME["cpython"], native, {"xxh64": "ab"}, {"xxh64": 2**20})
     benchmarks = wasm + cpython
-    notes = results.summary_notes(benchmarks)
+    notes = rows.summary_notes(benchmarks)
     (one_off,) = [n for n in notes if n.startswith("one-off:")]
     assert "py2wasm-wasmtime" in one_off and "module compile 3 s" in one_off
-    assert results.vs_runtime(benchmarks) == {
-        "py2wasm-wasmtime": {"xxh64 · 1MiB": pytest.approx(2.0)}
-    }
+    assert rows.vs_runtime(benchmarks) == {"py2wasm-wasmtime": {"xxh64 · 1MiB": pytest.approx(2.0)}}
     lines = report._runtimes_section(benchmarks)
     text = "\n".join(lines)
     assert "| `py2wasm-wasmtime` | 2.00× |" in text
@@ -265,7 +264,7 @@ def test_signature_patch_wraps_mismatched_entries_only() -> None:
 def test_patched_py2wasm_has_no_mismatched_entries_left() -> None:
     """When build.sh has made py2wasm's venv: the committed patch left nothing to fix."""
     site = next(
-        iter(sorted((py2wasm_runs.cache_dir() / "venv" / "lib").glob("python3.11/site-packages"))),
+        iter(sorted((py2wasm.cache_dir() / "venv" / "lib").glob("python3.11/site-packages"))),
         None,
     )
     if site is None:

@@ -1,0 +1,56 @@
+"""What one benchmark case is, as a saved run stores it.
+
+The harness (``bench/``), the runs under other interpreters (``hotpath.runs``) and the
+reports (``hotpath.reporting``) all write or read the same record: an implementation, its
+kind, a kernel and an input size, labelled the same way everywhere. It lives in the core so
+that each of them depends on it and none depends on another.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+LIMIT_GROUP = "machine limit"
+# Bytes of input per row each kernel reads.
+ROW_BYTES = {"aggregate": 4 + 8, "duplicates": 4 + 8, "hash_rows": 4 + 8 + 8}
+
+
+def size_label(kernel: str, size: int) -> str:
+    if kernel in ("xxh64", "memory read"):
+        return f"{size / 2**20:g}MiB"
+    for unit, scale in (("M", 1_000_000), ("k", 1_000)):
+        if size >= scale and size % (scale // 10 or 1) == 0:
+            return f"{size / scale:g}{unit}"
+    return str(size)
+
+
+def group(kernel: str, size: int) -> str:
+    unit = "" if kernel == "xxh64" else " rows"
+    return f"{kernel} · {size_label(kernel, size)}{unit}"
+
+
+def input_bytes(kernel: str, size: int) -> int:
+    return size if kernel in ("xxh64", "memory read") else ROW_BYTES[kernel] * size
+
+
+@dataclass
+class Outcome:
+    """One case of a run, timed or not."""
+
+    implementation: str
+    kind: str  # backend, peer, algorithm, limit, interpreter, wasm
+    kernel: str
+    size: int
+    status: str = ""  # "ok", "mismatch: ...", "skipped: ..."
+
+    def info(self, timed: str) -> dict[str, Any]:
+        """What is stored with the benchmark in the saved run."""
+        return {
+            "implementation": self.implementation,
+            "kind": self.kind,
+            "kernel": self.kernel,
+            "size": self.size,
+            "input_bytes": input_bytes(self.kernel, self.size),
+            "timed": timed,
+        }

@@ -1,0 +1,379 @@
+"""The report's charts: speedup bars per kernel and size, and time per row against size.
+
+matplotlib is imported only when a chart is drawn, on a bare Agg canvas (no pyplot, no GUI).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from hotpath.records import LIMIT_GROUP, ROW_BYTES, size_label
+from hotpath.reporting.rows import (
+    REFERENCE,
+    STREAMING,
+    Row,
+    dataset_label,
+    format_ratio,
+    format_seconds,
+    grouped,
+    memory_bandwidth,
+    ns_per_row,
+    report_rows,
+)
+from hotpath.reporting.saved import Run, scaling_kernels
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+# One colour per implementation in both charts; peers and the algorithm row
+# are hatched so they read as "not ours" even in greyscale.
+COLOURS = {
+    "python_ref": "#4d4d4d",
+    "numpy_impl": "#3b75af",
+    "numba_impl": "#ef8636",
+    "cffi_ext": "#519e3e",
+    "cython_ext": "#c53a32",
+    "rust_ext": "#8d69b8",
+    "pandas": "#84584e",
+    "polars": "#d57dbf",
+    "xxhash": "#7f7f7f",
+    "pairwise_python": "#bcbd45",
+}
+SPARE_COLOURS = ("#58bbcc", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5")
+HATCHES = {"backend": "", "peer": "///", "algorithm": "xx", "limit": ".."}
+KIND_ORDER = {"backend": 0, "peer": 1, "algorithm": 2, "limit": 3}
+
+
+def implementation_order(rows: list[Row]) -> list[str]:
+    """Implementations in a fixed order: backends, peers, algorithm; known names first."""
+    known = list(COLOURS)
+    first = {
+        r.implementation: (KIND_ORDER.get(r.kind, 9), i) for i, r in reversed(list(enumerate(rows)))
+    }
+    return sorted(
+        first, key=lambda n: (first[n][0], known.index(n) if n in known else 99, first[n][1])
+    )
+
+
+def _colours(names: Sequence[str]) -> dict[str, str]:
+    spare = iter(SPARE_COLOURS * (len(names) // len(SPARE_COLOURS) + 1))
+    return {n: COLOURS[n] if n in COLOURS else next(spare) for n in names}
+
+
+def _lighten(colour: str, amount: float = 0.55) -> tuple[float, float, float]:
+    from matplotlib.colors import to_rgb
+
+    return tuple(c + (1 - c) * amount for c in to_rgb(colour))  # type: ignore[return-value]
+
+
+def _bar_style(kind: str, colour: str) -> dict[str, Any]:
+    if kind == "backend":
+        return {"facecolor": colour, "edgecolor": colour}
+    return {"facecolor": _lighten(colour), "edgecolor": colour, "hatch": HATCHES.get(kind, "//")}
+
+
+def _new_figure(width: float, height: float) -> Figure:
+    # A bare Figure on the Agg canvas: no pyplot, no GUI, no global backend switch.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(width, height), dpi=150, facecolor="white")
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def _style(ax: Axes) -> None:
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    ax.tick_params(labelsize=9, length=3)
+
+
+def _times_label(value: float, _: object = None) -> str:
+    return f"{value:,.{max(0, -math.floor(math.log10(value)))}f}×"
+
+
+def _title_block(figure: Figure, height: float, title: str, caption: str) -> None:
+    """Title and machine caption at fixed distances from the top, in inches."""
+    figure.text(0.012, 1 - 0.32 / height, title, fontsize=15, weight="bold", va="center")
+    figure.text(0.012, 1 - 0.62 / height, caption, fontsize=9.5, color="#555555", va="center")
+
+
+def speedup_figure(run: Run) -> Figure | None:
+    """Horizontal bars from 1× (pure Python) to each implementation's speedup, one
+    panel per kernel·size group, log scale. None when the run has no python_ref
+    rows to compare with (a scaling run)."""
+    from matplotlib.patches import Patch
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    rows = report_rows(run.benchmarks)
+    panels = [
+        (name, members)
+        for name, members in grouped(rows).items()
+        if name != LIMIT_GROUP
+        and any(r.implementation == REFERENCE and r.parity == "ok" for r in members)
+        and any(r.implementation != REFERENCE for r in members)
+    ]
+    if not panels:
+        return None
+    names = implementation_order(rows)
+    colours = _colours(names)
+    kinds = {r.implementation: r.kind for r in rows}
+
+    # Panels of the O(n^2) algorithm row alone go last: the others keep kernel order.
+    panels.sort(
+        key=lambda panel: all(
+            r.kind == "algorithm" for r in panel[1] if r.implementation != REFERENCE
+        )
+    )
+    speedups = [r.vs_reference for _, members in panels for r in members if r.vs_reference]
+    # One x range for every panel, so bar lengths compare across panels.
+    limits = (min([*speedups, 1.0]) / 4, max([*speedups, 1.0]) * 4)
+
+    columns = 2 if len(panels) > 1 else 1
+    grid_rows = [panels[i : i + columns] for i in range(0, len(panels), columns)]
+    bars_per_row = [
+        max(sum(r.implementation != REFERENCE for r in m) for _, m in row) for row in grid_rows
+    ]
+    bar_in, pad_in, top_in, bottom_in = 0.3, 0.8, 1.05, 1.45
+    height = top_in + bottom_in + sum(n * bar_in + pad_in for n in bars_per_row) - pad_in
+    width = 15.0 if columns == 2 else 8.5
+    figure = _new_figure(width, height)
+    spec = figure.add_gridspec(
+        len(grid_rows),
+        columns,
+        height_ratios=[n * bar_in for n in bars_per_row],
+        left=0.1 if columns == 2 else 0.18,
+        right=0.985,
+        top=1 - top_in / height,
+        bottom=bottom_in / height,
+        wspace=0.27,
+        hspace=pad_in / (sum(bars_per_row) * bar_in / len(grid_rows)),
+    )
+    for i, row in enumerate(grid_rows):
+        for j, (name, members) in enumerate(row):
+            ax = figure.add_subplot(spec[i, j])
+            _speedup_panel(ax, name, members, colours, bars_per_row[i], limits)
+            ax.xaxis.set_major_locator(LogLocator(base=10, numticks=30))
+            ax.xaxis.set_major_formatter(FuncFormatter(_times_label))
+            ax.xaxis.set_minor_formatter(NullFormatter())
+    dataset = dataset_label(rows)
+    _title_block(
+        figure,
+        height,
+        "Speedup over pure Python" + (f" on {dataset}" if dataset else "") + " (higher is faster)",
+        run.caption(),
+    )
+    figure.text(
+        0.5,
+        (bottom_in - 0.55) / height,
+        "speedup over pure Python (×, log scale)",
+        ha="center",
+        va="center",
+        fontsize=11,
+    )
+    with_bar = {r.implementation for _, members in panels for r in members if r.vs_reference}
+    drawn = [n for n in names if n != REFERENCE and n in with_bar]
+    handles = [Patch(label=n, linewidth=1, **_bar_style(kinds[n], colours[n])) for n in drawn]
+    handles.append(
+        Patch(facecolor="none", edgecolor="black", linestyle="--", label=f"{REFERENCE} (1×)")
+    )
+    figure.legend(
+        handles=handles,
+        loc="center",
+        ncol=len(handles),
+        frameon=False,
+        bbox_to_anchor=(0.5, (bottom_in - 0.9) / height),
+        fontsize=9.5,
+        handlelength=2.2,
+        handleheight=1.1,
+        columnspacing=1.4,
+    )
+    figure.text(
+        0.5,
+        0.2 / height,
+        "median of rounds · bars start at 1× (pure Python) · solid = hotpath backends, "
+        "hatched = peers and the O(n²) algorithm row · shaded = slower than pure Python · "
+        f"every bar's result was checked against {REFERENCE} before timing",
+        ha="center",
+        va="center",
+        fontsize=8,
+        color="#777777",
+    )
+    return figure
+
+
+def _speedup_panel(
+    ax: Axes,
+    name: str,
+    members: list[Row],
+    colours: dict[str, str],
+    slots: int,
+    limits: tuple[float, float],
+) -> None:
+    reference = next(r for r in members if r.implementation == REFERENCE)
+    shown = [r for r in members if r.implementation != REFERENCE]
+    # Fastest on top; wrong answers last, without a bar.
+    shown.sort(key=lambda r: (r.vs_reference is None, -(r.vs_reference or 0)))
+    _style(ax)
+    ax.set_xscale("log")
+    ax.set_xlim(*limits)
+    ax.set_ylim(slots - 0.4, -0.6)  # same bar thickness in every panel of a row
+    ax.set_yticks(range(len(shown)), [r.implementation for r in shown])
+    ax.grid(axis="x", which="major", color="#dddddd", linewidth=0.8)
+    ax.set_axisbelow(True)
+    ax.axvspan(limits[0], 1, color="#fdf3f1", zorder=0)  # slower than pure Python
+    ax.axvline(1, color="black", linestyle="--", linewidth=1)
+    for y, r in enumerate(shown):
+        if r.vs_reference is None:
+            ax.text(
+                1.15, y, f"✗ {r.parity} — no speedup", va="center", fontsize=8.5, color="#b00020"
+            )
+            ax.get_yticklabels()[y].set_color("#b00020")
+            continue
+        s = r.vs_reference
+        ax.barh(
+            y,
+            s - 1,
+            left=1,
+            height=0.72,
+            linewidth=1,
+            **_bar_style(r.kind, colours[r.implementation]),
+        )
+        # Outside the bar's end, except inside a long bar left of 1x (no room there).
+        inside = s < 0.05
+        ax.text(
+            s * 1.12 if s >= 1 or inside else s / 1.12,
+            y,
+            format_ratio(s),
+            va="center",
+            ha="left" if s >= 1 or inside else "right",
+            fontsize=8.5,
+            weight="bold" if inside else "normal",
+        )
+    ax.set_title(name, loc="left", fontsize=11.5, weight="bold")
+    ax.set_title(
+        f"pure Python: {format_seconds(reference.median)}",
+        loc="right",
+        fontsize=8.5,
+        color="#666666",
+    )
+
+
+def scaling_figure(run: Run) -> Figure | None:
+    """ns per row against rows, log-log, one panel per kernel. A flat line is
+    linear scaling; the dotted line is what the memory bandwidth allows. None
+    when no kernel was timed at enough sizes."""
+    from matplotlib.lines import Line2D
+    from matplotlib.ticker import (
+        FixedLocator,
+        FuncFormatter,
+        LogLocator,
+        NullFormatter,
+        NullLocator,
+    )
+
+    kernels = scaling_kernels(run.benchmarks)
+    if not kernels:
+        return None
+    rows = [r for r in report_rows(run.benchmarks) if r.group != LIMIT_GROUP]
+    bandwidth = memory_bandwidth(run.benchmarks)
+    names = implementation_order(rows)
+    colours = _colours(names)
+    kinds = {r.implementation: r.kind for r in rows}
+
+    height, width = 5.4, max(6.0, 4.9 * len(kernels))
+    figure = _new_figure(width, height)
+    axes = figure.subplots(1, len(kernels), sharey=True, squeeze=False)[0]
+    figure.subplots_adjust(
+        left=0.065, right=0.99, top=1 - 1.05 / height, bottom=1.3 / height, wspace=0.08
+    )
+    limit_drawn = False
+    lowest = min((ns_per_row(r) for r in rows if r.parity == "ok"), default=1.0)
+    for ax, kernel in zip(axes, kernels):
+        _style(ax)
+        mine = [r for r in rows if r.kernel == kernel and r.parity == "ok"]
+        sizes = sorted({r.size for r in rows if r.kernel == kernel})
+        for name in names:
+            points = sorted((r.size, ns_per_row(r)) for r in mine if r.implementation == name)
+            if not points:
+                continue
+            xs, ys = zip(*points)
+            ax.plot(
+                xs,
+                ys,
+                marker="o",
+                markersize=5,
+                linewidth=2,
+                color=colours[name],
+                linestyle="-" if kinds[name] == "backend" else "--",
+            )
+        if bandwidth and kernel in STREAMING and kernel in ROW_BYTES:
+            floor = ROW_BYTES[kernel] / bandwidth * 1e9
+            ax.axhline(floor, color="#888888", linestyle=":", linewidth=1.5)
+            ax.text(
+                sizes[0],
+                floor * 1.08,
+                f"memory read limit ({bandwidth / 1e9:.1f} GB/s)",
+                fontsize=8,
+                color="#666666",
+                va="bottom",
+            )
+            lowest = min(lowest, floor)
+            limit_drawn = True
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.xaxis.set_major_locator(FixedLocator(sizes))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: size_label("aggregate", round(v))))
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.set_xlim(sizes[0] / 1.6, sizes[-1] * 1.6)
+        ax.grid(which="major", color="#dddddd", linewidth=0.8)
+        ax.grid(which="minor", axis="y", color="#f0f0f0", linewidth=0.6)
+        ax.set_axisbelow(True)
+        ax.set_title(kernel, loc="left", fontsize=12, weight="bold")
+        ax.set_xlabel("dataset size (rows, log scale)", fontsize=10)
+    axes[0].set_ylabel("time per row (ns, log scale; lower is faster)", fontsize=10)
+    axes[0].set_ylim(bottom=lowest / 1.6)
+    axes[0].yaxis.set_major_locator(LogLocator(base=10, subs=(1, 2, 5)))
+    axes[0].yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    axes[0].yaxis.set_minor_formatter(NullFormatter())
+    _title_block(
+        figure, height, "Time per row against dataset size (flat = linear scaling)", run.caption()
+    )
+    handles = [
+        Line2D(
+            [],
+            [],
+            color=colours[n],
+            marker="o",
+            linewidth=2,
+            label=n,
+            linestyle="-" if kinds[n] == "backend" else "--",
+        )
+        for n in names
+    ]
+    if limit_drawn:
+        handles.append(
+            Line2D([], [], color="#888888", linestyle=":", linewidth=1.5, label="memory read limit")
+        )
+    figure.legend(
+        handles=handles,
+        loc="center",
+        ncol=len(handles),
+        frameon=False,
+        fontsize=9.5,
+        bbox_to_anchor=(0.5, 0.5 / height),
+    )
+    figure.text(
+        0.5,
+        0.17 / height,
+        "median of rounds ÷ rows · lower is faster · dotted: bytes per row ÷ this run's "
+        "memory read bandwidth, the floor for kernels that stream their input once",
+        ha="center",
+        va="center",
+        fontsize=8,
+        color="#777777",
+    )
+    return figure

@@ -1,0 +1,51 @@
+"""``hotpath report``, registered with the ``hotpath`` command by ``hotpath.cli``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "report",
+        help="write RESULTS.md and charts from saved benchmark runs",
+        description="Write RESULTS.md, speedup.png and (given a --hotpath-scaling run) "
+        "scaling.png from runs `pytest bench/` saved. Without RUN.json: the newest run "
+        "in the storage and the newest scaling run there.",
+    )
+    parser.add_argument(
+        "runs",
+        nargs="*",
+        type=Path,
+        metavar="RUN.json",
+        help="saved runs to report: one run and/or one scaling run",
+    )
+    parser.add_argument(
+        "--storage",
+        type=Path,
+        default=Path(".benchmarks"),
+        help="pytest-benchmark's storage folder (default: .benchmarks)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("reports"),
+        help="folder to write the report into (default: reports)",
+    )
+    parser.set_defaults(run=_report)
+
+
+def _report(args: argparse.Namespace) -> int:
+    from hotpath.reporting.report import write_report
+    from hotpath.reporting.saved import ReportError
+
+    try:
+        written = write_report(args.storage, args.out, args.runs)
+    except ReportError as error:
+        print(f"hotpath report: error: {error}", file=sys.stderr)
+        return 1
+    for path in written:
+        print(f"wrote {path}")
+    return 0

@@ -1,0 +1,312 @@
+"""``hotpath report``: saved benchmark runs as ``RESULTS.md`` and two charts.
+
+Every ratio comes from ``hotpath.reporting.rows``: the report and the end-of-run
+terminal summary show the same numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from hotpath.records import LIMIT_GROUP, size_label
+from hotpath.reporting.charts import implementation_order, scaling_figure, speedup_figure
+from hotpath.reporting.markdown import markdown_table
+from hotpath.reporting.rows import (
+    BASELINE,
+    ONE_OFF,
+    REFERENCE,
+    Row,
+    format_ratio,
+    format_seconds,
+    grouped,
+    jit_verdict,
+    ns_per_row,
+    one_off_costs,
+    report_rows,
+    summary_notes,
+    vs_runtime,
+)
+from hotpath.reporting.saved import Run, scaling_kernels, select_runs
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _parity(r: Row) -> str:
+    return "✓" if r.parity == "ok" else f"✗ {r.parity}"
+
+
+def _group_table(rows: list[Row]) -> list[str]:
+    body = [
+        (
+            f"`{r.implementation}`",
+            r.kind,
+            format_seconds(r.median),
+            f"{r.iqr / r.median:.0%}",
+            format_ratio(r.vs_reference) or "–",
+            format_ratio(r.vs_numpy) or "–",
+            "–" if r.gbps is None else f"{r.gbps:.2f}",
+            "–" if r.share_of_limit is None else f"{r.share_of_limit:.0%}",
+            _parity(r),
+        )
+        for r in rows
+    ]
+    header = (
+        "implementation",
+        "kind",
+        "median",
+        "spread",
+        f"vs {REFERENCE}",
+        f"vs {BASELINE}",
+        "GB/s",
+        "of limit",
+        "parity",
+    )
+    return markdown_table(header, "llrrrrrrl", body)
+
+
+def _machine_section(run: Run) -> list[str]:
+    m = run.machine
+    lines = [
+        "## Machine",
+        "",
+        f"- **CPU:** {m.get('cpu_model', '?')}, {m.get('cores', '?')} cores",
+        f"- **Python:** {m.get('python', '?')}" + (f", NumPy {m['numpy']}" if "numpy" in m else ""),
+    ]
+    if m.get("toolchains"):
+        tools = ", ".join(f"{name} `{version}`" for name, version in m["toolchains"].items())
+        lines.append(f"- **Toolchains:** {tools}")
+    if m.get("backends"):
+        lines += [
+            "",
+            *markdown_table(
+                ("backend", "built with"), "ll", [(f"`{k}`", v) for k, v in m["backends"].items()]
+            ),
+        ]
+    return lines
+
+
+HOW_TO_READ = (
+    "Each time is the **median** of the rounds pytest-benchmark ran; **spread** is the "
+    "interquartile range divided by the median (how noisy that median is). Speedups are "
+    f"ratios of medians within one run and one kernel·size group: **vs {REFERENCE}** is the "
+    f"pure-Python reference's median over this row's, **vs {BASELINE}** the same against "
+    "NumPy; above 1× is faster. **✓** means the row's result was checked against "
+    f"{REFERENCE} on the same input before any timing counted; a row marked ✗ gets no "
+    "speedup. **GB/s** is input bytes over the median, for kernels that read their input "
+    "once front to back; **of limit** compares it with the memory read bandwidth measured "
+    "in the same run (the *machine limit* row). What one timed call covers differs by row "
+    "(prepared inputs, checks included or not): see *What each timing covers*."
+)
+
+
+def _scaling_section(run: Run, main: Run) -> list[str]:
+    rows = [r for r in report_rows(run.benchmarks) if r.group != LIMIT_GROUP]
+    lines = ["## Scaling", ""]
+    if run is not main:
+        lines += [
+            f"From the scaling run of {run.date} (`{_display(run.path)}`) on {run.machine_line()}.",
+            "",
+        ]
+    lines += [
+        "Median time per call at each dataset size, and that time divided by the rows "
+        "(flat ns/row = linear scaling; a higher value at small sizes is fixed per-call cost).",
+        "",
+        "![Time per row against dataset size](scaling.png)",
+        "",
+    ]
+    for kernel in scaling_kernels(run.benchmarks):
+        mine = [r for r in rows if r.kernel == kernel]
+        sizes = sorted({r.size for r in mine})
+        names = implementation_order(mine)
+        cells = {(r.implementation, r.size): r for r in mine}
+        body = []
+        for name in names:
+            row: list[object] = [f"`{name}`"]
+            for size in sizes:
+                r = cells.get((name, size))
+                if r is None:
+                    row.append("–")
+                elif r.parity != "ok":
+                    row.append(f"✗ {r.parity}")
+                else:
+                    row.append(f"{format_seconds(r.median)} ({ns_per_row(r):.3g} ns/row)")
+            body.append(row)
+        header = ["implementation", *(f"{size_label(kernel, s)} rows" for s in sizes)]
+        lines += [f"### {kernel}", "", *markdown_table(header, "l" + "r" * len(sizes), body), ""]
+    return lines
+
+
+def _runtimes_section(benchmarks: list[dict[str, Any]]) -> list[str]:
+    """Other interpreters and runtimes (hotpath.runs.runtimes): each one's steady-state
+    time against the same driver under CPython, and its one-off costs."""
+    costs = one_off_costs(benchmarks)
+    if not costs:
+        return []
+    ratios = vs_runtime(benchmarks, "cpython")
+    order = {r.group: (r.kernel, r.size) for r in report_rows(benchmarks)}
+    groups = sorted({g for c in costs.values() for g in c["first_call"]}, key=order.__getitem__)
+    lines = [
+        "### Other interpreters and runtimes",
+        "",
+        "`hotpath.runs.driver` runs python_ref's kernels inside each one and times every call "
+        "there; checksums are checked against python_ref. Steady state: the median of the last 10 "
+        "calls, made once the medians of their two halves agree within 10% (at least "
+        "`--hotpath-iterations` calls; the first call never counts, nor for GraalPy any call "
+        "in a kernel's first 45 s; without that after 60 s per kernel, GraalPy 150 s: the "
+        "second half of the calls, marked not steady), divided by the same driver's under "
+        "CPython (`cpython`); above 1× is slower.",
+        "",
+    ]
+    if ratios:
+        body = [
+            (
+                f"`{name}`",
+                *(f"{ratios[name][g]:.2f}×" if g in ratios[name] else "–" for g in groups),
+            )
+            for name in costs
+            if name in ratios
+        ]
+        lines += [*markdown_table(("runtime", *groups), "l" + "r" * len(groups), body), ""]
+    lines += [
+        "One-off costs, outside the medians: loading the runtime's SDK, compiling (or loading "
+        "from cache) and instantiating the module, start-up (an interpreter's from launch; in "
+        "Wasm, from entering the module to the driver's first line: Python's initialisation "
+        "inside it), reading the dataset, the whole program; then each kernel's first call "
+        "(warm-up included).",
+        "",
+    ]
+    header = ("runtime", *(label for _, label in ONE_OFF), "module", "engine")
+    body = []
+    for name, c in costs.items():
+        body.append(
+            (
+                f"`{name}`",
+                *(format_seconds(c[key]) if key in c else "–" for key, _ in ONE_OFF),
+                f"{c['module_bytes'] / 2**20:.1f} MiB" if "module_bytes" in c else "–",
+                c.get("engine", "–"),
+            )
+        )
+    lines += [*markdown_table(header, "l" + "r" * (len(header) - 2) + "l", body), ""]
+    first = [
+        (
+            f"`{name}`",
+            *(format_seconds(c["first_call"][g]) if g in c["first_call"] else "–" for g in groups),
+        )
+        for name, c in costs.items()
+    ]
+    lines += [
+        "First call per kernel:",
+        "",
+        *markdown_table(("runtime", *groups), "l" + "r" * len(groups), first),
+        "",
+    ]
+    jits = [(name, c["jit"]) for name, c in costs.items() if c.get("jit")]
+    if jits:
+        lines += ["JIT compilers, verified in the run itself (not assumed):", ""]
+        lines += [
+            f"- `{name}`: {jit_verdict(jit)}: {jit['evidence']}"
+            + ("" if jit["active"] else " -- **these timings are not the JIT's**")
+            for name, jit in jits
+        ]
+        lines.append("")
+    return lines
+
+
+def markdown(main: Run, scaling: Run | None, speedup_chart: bool, wheels: bool = False) -> str:
+    rows = report_rows(main.benchmarks)
+    groups = grouped(rows)
+    limit = groups.pop(LIMIT_GROUP, [])
+    lines = [
+        "# hotpath benchmark results",
+        "",
+        f"Run of **{main.date}** on {main.machine_line()}"
+        + (f", commit `{main.commit}`" if main.commit else "")
+        + f". Source: `{_display(main.path)}`. Written by `hotpath report`.",
+        "",
+        *_machine_section(main),
+        "",
+        "## How to read this",
+        "",
+        HOW_TO_READ,
+        "",
+    ]
+    if speedup_chart:
+        lines += ["![Speedup over pure Python per implementation](speedup.png)", ""]
+    else:
+        lines += [f"_No speedup chart: this run has no `{REFERENCE}` rows to compare with._", ""]
+    if wheels:  # `hotpath wheels` wrote its report next to this one
+        lines += [
+            "What each backend costs to ship (clean build time, wheel size, tags, runtime "
+            "dependencies, cold import time) is in [WHEELS.md](WHEELS.md), beside these speedups.",
+            "",
+        ]
+    lines += ["## Results", ""]
+    for name, members in groups.items():
+        lines += [f"### {name}", "", *_group_table(members), ""]
+    if limit:
+        lines += [
+            f"### {LIMIT_GROUP}",
+            "",
+            "The memory read bandwidth of this machine, measured in the same run: "
+            "the ceiling for the GB/s columns above.",
+            "",
+            *markdown_table(
+                ("probe", "median", "spread", "GB/s", "of limit"),
+                "lrrrr",
+                [
+                    (
+                        f"`{r.implementation}`",
+                        format_seconds(r.median),
+                        f"{r.iqr / r.median:.0%}",
+                        f"{r.gbps:.2f}" if r.gbps else "–",
+                        f"{r.share_of_limit:.0%}" if r.share_of_limit else "–",
+                    )
+                    for r in limit
+                ],
+            ),
+            "",
+        ]
+    lines += _runtimes_section(main.benchmarks)
+    # one-off costs have their own table (_runtimes_section)
+    notes = [n for n in summary_notes(main.benchmarks) if not n.startswith("one-off:")]
+    if notes:
+        lines += ["### What each timing covers", ""]
+        for note in notes:  # "timed: a, b -- what a call covers"
+            names, dashes, what = note.removeprefix("timed: ").partition(" -- ")
+            if dashes:
+                lines.append(f"- {', '.join(f'`{n}`' for n in names.split(', '))}: {what}")
+            else:
+                lines.append(f"- {note}")
+        lines.append("")
+    if scaling is not None:
+        lines += _scaling_section(scaling, main)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def write_report(storage: Path, out: Path, paths: Sequence[Path] = ()) -> list[Path]:
+    """Write RESULTS.md and the charts into ``out``; the paths written."""
+    main, scaling = select_runs(storage, paths)
+    out.mkdir(parents=True, exist_ok=True)
+    for stale in ("speedup.png", "scaling.png"):  # a chart this report does not link
+        (out / stale).unlink(missing_ok=True)
+    written = []
+    speedup = speedup_figure(main)
+    if speedup is not None:
+        speedup.savefig(out / "speedup.png")
+        written.append(out / "speedup.png")
+    curves = scaling_figure(scaling) if scaling is not None else None
+    if curves is not None:
+        curves.savefig(out / "scaling.png")
+        written.append(out / "scaling.png")
+    markdown_text = markdown(
+        main, scaling if curves else None, speedup is not None, (out / "WHEELS.md").exists()
+    )
+    (out / "RESULTS.md").write_text(markdown_text, encoding="utf-8")
+    return [out / "RESULTS.md", *written]

@@ -1,0 +1,5 @@
+import sys
+
+from hotpath.wheels.check import main
+
+sys.exit(main())
