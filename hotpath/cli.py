@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import hotpath
 
 # Each module has register(commands): it adds its subcommands to the parser.
-ROLES = ("hotpath.reporting.cli", "hotpath.wheels.cli")
+ROLES = ("hotpath.pipeline.cli", "hotpath.reporting.cli", "hotpath.wheels.cli")
 
 
 def _backends(_: argparse.Namespace) -> int:
@@ -39,8 +39,21 @@ def _generate(args: argparse.Namespace) -> int:
     from hotpath import data
 
     readings = data.generate(args.readings, args.devices, seed=args.seed)
-    readings.to_csv(args.output)
-    print(f"wrote {len(readings):,} readings of {readings.n_devices:,} devices to {args.output}")
+    if args.files is None:  # one file, as the benchmark and the other interpreters read it
+        if args.ids == "sparse":
+            readings = data.with_sparse_ids(readings, seed=args.seed)
+        readings.to_csv(args.output)
+        print(
+            f"wrote {len(readings):,} readings of {readings.n_devices:,} devices to {args.output}"
+        )
+        return 0
+    if args.ids != "dense":  # a folder for the pipeline: a real fleet's ids are sparse
+        readings = data.with_sparse_ids(readings, seed=args.seed)
+    written = data.write_files(readings, args.output, args.files)
+    print(
+        f"wrote {len(readings):,} readings of {readings.n_devices:,} devices "
+        f"({args.ids or 'sparse'} ids) to {len(written)} files in {args.output}"
+    )
     return 0
 
 
@@ -48,10 +61,22 @@ def _register_core(commands: argparse._SubParsersAction) -> None:
     listing = commands.add_parser("backends", help="list every backend, its toolchain and status")
     listing.set_defaults(run=_backends)
 
-    generating = commands.add_parser("generate", help="write a deterministic readings CSV")
-    generating.add_argument("output", help="CSV file to write")
-    generating.add_argument("--readings", type=int, default=100_000)
+    generating = commands.add_parser(
+        "generate",
+        help="write deterministic readings: one CSV file, or --files N of them in a folder",
+    )
+    generating.add_argument("output", help="CSV file to write, or with --files a folder")
+    generating.add_argument("--readings", type=int, default=100_000, help="in all files")
     generating.add_argument("--devices", type=int, default=1_000)
+    generating.add_argument(
+        "--files", type=int, help="write a folder of this many files (the pipeline's input)"
+    )
+    generating.add_argument(
+        "--ids",
+        choices=("dense", "sparse"),
+        help="device ids 0..devices-1 (dense), or spread over [0, 2**32) as serial numbers "
+        "are (sparse); default: dense for one file, sparse for --files",
+    )
     generating.add_argument("--seed", type=int, default=20260101)
     generating.set_defaults(run=_generate)
 

@@ -10,8 +10,9 @@ same bits.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from os import PathLike
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -115,3 +116,46 @@ def generate(
     return Readings(
         device.astype(ID_DTYPE), stamp.astype(TIMESTAMP_DTYPE), kwh.astype(KWH_DTYPE), n_devices
     )
+
+
+def sparse_ids(n_devices: int, *, seed: int = DEFAULT_SEED) -> npt.NDArray[np.uint32]:
+    """``n_devices`` distinct device ids spread over [0, 2**32), as a real fleet's serial
+    numbers are -- never 0..n-1 -- in a deterministic order."""
+    rng = np.random.default_rng(seed + 1)
+    ids = rng.choice(1 << 32, size=n_devices, replace=False)
+    return ids.astype(ID_DTYPE)
+
+
+def with_sparse_ids(readings: Readings, *, seed: int = DEFAULT_SEED) -> Readings:
+    """The same readings with device i renamed to the i-th of ``sparse_ids``."""
+    names = sparse_ids(readings.n_devices, seed=seed)
+    return replace(readings, device_id=names[readings.device_id])
+
+
+def write_files(readings: Readings, folder: str | PathLike[str], files: int) -> list[Path]:
+    """The readings as ``files`` CSV files in ``folder`` (``readings-000.csv``, ...): the
+    stream cut into consecutive parts, as a meter gateway would rotate its log, so a
+    retransmission can land in the file after its original. Floats are written in their
+    shortest round-trip form (polars' writer, far faster than the csv module's), a missing
+    reading as an empty field."""
+    import polars as pl
+
+    if files < 1:
+        raise ValueError("need at least one file")
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    bounds = np.linspace(0, len(readings), files + 1).astype(np.int64)
+    written = []
+    for k, (start, stop) in enumerate(zip(bounds, bounds[1:])):
+        part = slice(int(start), int(stop))
+        frame = pl.DataFrame(
+            {
+                "device_id": readings.device_id[part],
+                "timestamp": readings.timestamp[part],
+                "kwh": readings.kwh[part],
+            }
+        ).with_columns(pl.col("kwh").fill_nan(None))
+        path = out / f"readings-{k:03d}.csv"
+        frame.write_csv(path, null_value="")
+        written.append(path)
+    return written

@@ -7,6 +7,7 @@
 //! the plain-slice kernel with the GIL released.
 
 mod aggregate;
+mod csv;
 mod duplicates;
 mod xxh64;
 
@@ -28,8 +29,9 @@ fn check_lengths(func: &str, first: (&str, usize), others: &[(&str, usize)]) -> 
 mod _kernels {
     use super::check_lengths;
     use numpy::{PyReadonlyArray1, PyReadwriteArray1};
-    use pyo3::exceptions::PyMemoryError;
+    use pyo3::exceptions::{PyMemoryError, PyValueError};
     use pyo3::prelude::*;
+    use pyo3::types::{PyBytes, PyTuple};
 
     /// Toolchain this module was built with, captured by build.rs.
     #[pymodule_export]
@@ -131,5 +133,36 @@ mod _kernels {
             }
         });
         Ok(())
+    }
+
+    /// The pipeline's native reader (see csv.rs): parses one readings file's bytes into the
+    /// first rows of the three columns, with the GIL released. Returns (rows written, data
+    /// records read, fields per record, rejects, file error), each reject as (line, start,
+    /// end, reason, column, detail bytes); hotpath.pipeline.readers.native_csv words them.
+    #[pyfunction]
+    fn parse_readings_into<'py>(
+        py: Python<'py>,
+        data: PyReadonlyArray1<'py, u8>,
+        mut device_id: PyReadwriteArray1<'py, u32>,
+        mut timestamp: PyReadwriteArray1<'py, i64>,
+        mut kwh: PyReadwriteArray1<'py, f64>,
+    ) -> PyResult<Bound<'py, PyTuple>> {
+        let data = data.as_slice()?;
+        let ids = device_id.as_slice_mut()?;
+        let stamps = timestamp.as_slice_mut()?;
+        let values = kwh.as_slice_mut()?;
+        let outcome = py
+            .detach(|| super::csv::parse(data, ids, stamps, values))
+            .map_err(|_| {
+                PyValueError::new_err(
+                    "parse_readings_into: the columns are too short for the file's records",
+                )
+            })?;
+        let reject = |r: &super::csv::Reject| {
+            (r.line, r.start, r.end, r.reason, r.column, PyBytes::new(py, &r.detail))
+        };
+        let rejects: Vec<_> = outcome.rejects.iter().map(reject).collect();
+        let file_error = outcome.file_error.as_ref().map(reject);
+        (outcome.rows, outcome.rows_read, outcome.width, rejects, file_error).into_pyobject(py)
     }
 }
