@@ -78,7 +78,9 @@ def aggregate(
     sum accumulated in input order starting from 0.0 (so every backend gets the
     same bits), and their minimum and maximum under ``<`` and ``>`` (the first
     of equal values wins). A device with no valid reading has count 0, total
-    0.0, and minimum and maximum NaN. Infinities are ordinary values.
+    0.0, and minimum and maximum NaN. Infinities are ordinary values (a total
+    of inf and -inf is NaN). Results compare by their bits, the sign of zero
+    included, except that a NaN result may be any NaN.
 
     Raises ValueError for ``n_devices < 1`` or an id outside [0, n_devices).
     """
