@@ -15,11 +15,14 @@ Input rules shared by all kernels (checked before any work, in this order):
 
 1. ``n_devices`` (aggregate only) is an integer >= 1, else ValueError
    (TypeError if it is not an integer at all).
-2. Each column is a one-dimensional sequence: a column whose elements are
-   themselves sequences, or a scalar, raises ValueError.
-3. Each element has the right kind: integers (``int``, NumPy integers, ``bool``)
-   for ids and timestamps, real numbers for kwh; anything else (floats or
-   strings as ids, strings or complex numbers as kwh) raises TypeError.
+2. Each column is a one-dimensional iterable (any sequence, buffer, set or
+   iterator; a memoryview of any scalar format): a column whose elements are
+   themselves sequences, or a scalar, raises ValueError; a ``str`` raises
+   TypeError.
+3. Each element has the right kind: integers (``int``, ``bool``, NumPy
+   integers and bools) for ids and timestamps, real numbers (``numbers.Real``,
+   NumPy bools) for kwh; anything else (floats or strings as ids, strings or
+   complex numbers as kwh) raises TypeError naming the element's type.
 4. Columns passed together have the same length, else ValueError.
 5. Values are in range, else ValueError naming the first offending value in row
    order: ids in [0, n_devices) for ``aggregate``, ids in [0, 2**32) and

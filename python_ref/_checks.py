@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numbers
 import operator
+import struct
 from collections.abc import Iterable, Sequence
 from typing import Any, List
 
@@ -18,12 +19,33 @@ INT64_LIMIT = 1 << 63
 UINT64_LIMIT = 1 << 64
 
 
+def _is_numpy_bool(value: Any) -> bool:
+    # NumPy's bool is neither an index nor a numbers.Real, yet it is a bool.
+    cls = type(value)
+    return cls.__module__ == "numpy" and cls.__name__ in ("bool", "bool_")
+
+
+def _memoryview_items(view: memoryview, name: str) -> List[Any]:
+    try:
+        return view.tolist()
+    except NotImplementedError:  # byte-order prefixes ('>I', '<d') and half floats ('e')
+        pass
+    try:
+        return [item for (item,) in struct.iter_unpack(view.format, view.tobytes())]
+    except (struct.error, ValueError):  # structured records and other non-scalar formats
+        raise TypeError(
+            f"{name} must hold numbers, found memoryview format {view.format!r}"
+        ) from None
+
+
 def _elements(column: Any, name: str) -> Sequence[Any]:
     """The elements of a column, which must be one-dimensional."""
     if isinstance(column, str):
         raise TypeError(f"{name} must be a sequence of numbers, not str")
     if getattr(column, "ndim", 1) != 1 or not isinstance(column, Iterable):
         raise ValueError(f"{name} must be one-dimensional")
+    if isinstance(column, memoryview):
+        return _memoryview_items(column, name)
     return column if isinstance(column, Sequence) else list(column)
 
 
@@ -41,8 +63,16 @@ def integer_list(column: Any, name: str) -> List[int]:
     try:
         return [operator.index(item) for item in items]
     except TypeError:
-        bad = next(item for item in items if not _is_integer(item))
-        raise _wrong_element(bad, name, "integers") from None
+        pass
+    integers = []
+    for item in items:
+        if _is_numpy_bool(item):
+            integers.append(int(item))
+        elif _is_integer(item):
+            integers.append(operator.index(item))
+        else:
+            raise _wrong_element(item, name, "integers")
+    return integers
 
 
 def _is_integer(value: Any) -> bool:
@@ -59,7 +89,8 @@ def real_list(column: Any, name: str) -> List[float]:
         # The exact-type test keeps the common case cheap; the ABC admits
         # ints, NumPy floats and fractions, and rejects str, complex, None.
         if type(item) is not float and not isinstance(item, numbers.Real):
-            raise _wrong_element(item, name, "real numbers")
+            if not _is_numpy_bool(item):
+                raise _wrong_element(item, name, "real numbers")
     return [float(item) for item in items]
 
 

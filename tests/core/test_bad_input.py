@@ -7,6 +7,7 @@ message must name the offending value where the contract says so.
 from __future__ import annotations
 
 import array
+import collections
 from types import ModuleType
 from typing import Any, Callable
 
@@ -152,6 +153,14 @@ def _forms() -> dict[str, Callable[[], tuple[Any, Any, Any]]]:
         "float32 kwh": lambda: (IDS, STAMPS, np.array(KWH, np.float32)),
         "integer kwh": lambda: (IDS, STAMPS, [1, 2, 3, 4, 5, 6]),
         "bool ids": lambda: ([True, False] * 3, STAMPS, KWH),
+        "NumPy bools": lambda: (np.array([True, False] * 3), STAMPS, np.array([False, True] * 3)),
+        "big-endian memoryview": lambda: (
+            memoryview(np.array(IDS, ">u4")),
+            memoryview(np.array(STAMPS, ">i8")),
+            memoryview(np.array(KWH, ">f8")),
+        ),
+        "half-float memoryview": lambda: (IDS, STAMPS, memoryview(np.array(KWH, np.float16))),
+        "deques": lambda: tuple(collections.deque(c) for c in (IDS, STAMPS, KWH)),
     }
     for dtype in ("i1", "u1", "i2", "u2", "i4", "u4", "i8", "u8"):
         forms[f"ints {dtype}"] = lambda d=dtype: (np.array(IDS, d), np.array(STAMPS, d), KWH)
@@ -161,6 +170,11 @@ def _forms() -> dict[str, Callable[[], tuple[Any, Any, Any]]]:
 FORMS = _forms()
 
 
+def _readable(column: Any) -> Any:
+    """The column's values, read without python_ref (which reads these forms itself)."""
+    return np.asarray(column) if isinstance(column, memoryview) else column
+
+
 @pytest.mark.parametrize("kernel", ["aggregate", "duplicates", "hash_rows"])
 @pytest.mark.parametrize("form", FORMS)
 def test_valid_input_forms(
@@ -168,7 +182,8 @@ def test_valid_input_forms(
 ) -> None:
     ids, stamps, kwh = FORMS[form]()
     p_ids, p_stamps, p_kwh = (
-        [int(v) for v in c] if i < 2 else [float(v) for v in c] for i, c in enumerate(FORMS[form]())
+        [int(v) for v in _readable(c)] if i < 2 else [float(v) for v in _readable(c)]
+        for i, c in enumerate(FORMS[form]())
     )
     if kernel == "aggregate":
         got, want = backend.aggregate(ids, kwh, 4), reference.aggregate(p_ids, p_kwh, 4)
