@@ -26,9 +26,11 @@ from python_ref._checks import (
     INT64_LIMIT,
     INT64_MIN,
     UINT32_LIMIT,
+    check_data,
     check_n_devices,
     check_seed,
     integer_list,
+    one_dimensional,
     real_list,
     same_length,
 )
@@ -97,8 +99,9 @@ class Kernels(NamedTuple):
 
 def _column(values: Any, name: str) -> np.ndarray:
     """Any accepted column as a 1-D NumPy array of whatever dtype it has."""
-    if isinstance(values, str):
-        raise TypeError(f"{name} must be a sequence of numbers, not str")
+    if type(values) is np.ndarray and values.ndim == 1:  # the common case: no subclass, no mask
+        return values
+    one_dimensional(values, name)  # python_ref's first rule: str, masked arrays, scalars, n-D
     if isinstance(values, (bytes, bytearray)):
         return np.frombuffer(values, np.uint8)  # a buffer of small integers
     if not isinstance(values, np.ndarray):
@@ -172,6 +175,7 @@ def timestamps(array: np.ndarray) -> npt.NDArray[np.int64]:
 def as_bytes(data: Any) -> npt.NDArray[np.uint8]:
     """The bytes of any buffer, in C order, as a flat uint8 array (no copy when
     the buffer is already contiguous)."""
+    check_data(data)
     view = memoryview(data)  # TypeError for str and other non-buffers
     if not view.c_contiguous:
         view = memoryview(view.tobytes())
@@ -193,12 +197,15 @@ def bind(raw: RawKernels) -> Kernels:
         values = _reals(kwh, "kwh")
         same_length(device_id=ids, kwh=values)
         ids = device_ids(ids, n_devices)
-        result = Aggregates(
-            np.empty(n_devices, np.int64),
-            np.empty(n_devices, KWH_DTYPE),
-            np.empty(n_devices, KWH_DTYPE),
-            np.empty(n_devices, KWH_DTYPE),
-        )
+        try:
+            result = Aggregates(
+                np.empty(n_devices, np.int64),
+                np.empty(n_devices, KWH_DTYPE),
+                np.empty(n_devices, KWH_DTYPE),
+                np.empty(n_devices, KWH_DTYPE),
+            )
+        except ValueError as error:  # "array is too big": python_ref's lists say MemoryError
+            raise MemoryError(str(error)) from None
         bad = raw.aggregate_into(ids, values, *result)
         if bad >= 0:
             raise ValueError(f"device id {int(ids[bad])} outside [0, {n_devices})")

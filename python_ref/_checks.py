@@ -10,6 +10,7 @@ from __future__ import annotations
 import numbers
 import operator
 import struct
+import sys
 from collections.abc import Iterable, Sequence
 from typing import Any, List
 
@@ -19,10 +20,32 @@ INT64_LIMIT = 1 << 63
 UINT64_LIMIT = 1 << 64
 
 
+def _is_masked(value: Any) -> bool:
+    """A numpy.ma.MaskedArray (or its ``masked`` constant), known by name: this
+    module cannot import NumPy."""
+    return any(
+        cls.__name__ == "MaskedArray" and cls.__module__.startswith("numpy.ma")
+        for cls in type(value).__mro__
+    )
+
+
 def _is_numpy_bool(value: Any) -> bool:
     # NumPy's bool is neither an index nor a numbers.Real, yet it is a bool.
     cls = type(value)
     return cls.__module__ == "numpy" and cls.__name__ in ("bool", "bool_")
+
+
+def one_dimensional(column: Any, name: str) -> None:
+    """Raise unless ``column`` can be a column at all: not a string, not masked,
+    iterable and one-dimensional."""
+    if isinstance(column, str):
+        raise TypeError(f"{name} must be a sequence of numbers, not str")
+    if _is_masked(column):
+        # The mask says which values to ignore; no kernel has that notion, and
+        # reading past it would silently use the values underneath.
+        raise ValueError(f"{name} must not be a masked array: fill the masked values first")
+    if getattr(column, "ndim", 1) != 1 or not isinstance(column, Iterable):
+        raise ValueError(f"{name} must be one-dimensional")
 
 
 def _memoryview_items(view: memoryview, name: str) -> List[Any]:
@@ -40,10 +63,7 @@ def _memoryview_items(view: memoryview, name: str) -> List[Any]:
 
 def _elements(column: Any, name: str) -> Sequence[Any]:
     """The elements of a column, which must be one-dimensional."""
-    if isinstance(column, str):
-        raise TypeError(f"{name} must be a sequence of numbers, not str")
-    if getattr(column, "ndim", 1) != 1 or not isinstance(column, Iterable):
-        raise ValueError(f"{name} must be one-dimensional")
+    one_dimensional(column, name)
     if isinstance(column, memoryview):
         return _memoryview_items(column, name)
     return column if isinstance(column, Sequence) else list(column)
@@ -53,6 +73,8 @@ def _wrong_element(item: Any, name: str, kind: str) -> Exception:
     """The error for an element that is not of the column's kind."""
     if isinstance(item, (str, bytes)):
         return TypeError(f"{name} must hold {kind}, found {type(item).__name__}")
+    if _is_masked(item):
+        return ValueError(f"{name} must not hold masked values: fill them first")
     if getattr(item, "ndim", 0) != 0 or isinstance(item, Iterable):
         return ValueError(f"{name} must be one-dimensional")
     return TypeError(f"{name} must hold {kind}, found {type(item).__name__}")
@@ -116,6 +138,13 @@ def check_seed(seed: Any) -> int:
 
 def check_n_devices(n_devices: Any) -> int:
     n_devices = operator.index(n_devices)
-    if n_devices < 1:
-        raise ValueError(f"n_devices must be >= 1, got {n_devices}")
+    # n_devices is the results' length, and no list or array is longer than sys.maxsize.
+    if not 1 <= n_devices <= sys.maxsize:
+        raise ValueError(f"n_devices {n_devices} outside [1, {sys.maxsize}]")
     return n_devices
+
+
+def check_data(data: Any) -> None:
+    """xxh64's input: a masked array's buffer holds the values under its mask."""
+    if _is_masked(data):
+        raise ValueError("data must not be a masked array: fill the masked values first")

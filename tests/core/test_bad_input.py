@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import array
 import collections
+import sys
 from types import ModuleType
 from typing import Any, Callable
 
@@ -25,6 +26,8 @@ BAD: dict[str, tuple[Call, type[Exception], str]] = {
     "n_devices zero": (lambda m: m.aggregate([0], [1.0], 0), ValueError, "0"),
     "n_devices negative": (lambda m: m.aggregate([0], [1.0], -3), ValueError, "-3"),
     "n_devices float": (lambda m: m.aggregate([0], [1.0], 2.0), TypeError, ""),
+    "n_devices 2**63": (lambda m: m.aggregate([0], [1.0], 2**63), ValueError, str(2**63)),
+    "n_devices 2**64": (lambda m: m.aggregate([0], [1.0], 2**64), ValueError, str(2**64)),
     "id negative": (lambda m: m.aggregate([0, -1], [1.0, 2.0], 4), ValueError, "-1"),
     "id == n_devices": (lambda m: m.aggregate([0, 4], [1.0, 2.0], 4), ValueError, "4"),
     "id too large, uint32 array": (
@@ -52,6 +55,16 @@ BAD: dict[str, tuple[Call, type[Exception], str]] = {
     "ids 2-D": (lambda m: m.aggregate(np.zeros((2, 2), I64), np.zeros(4), 4), ValueError, ""),
     "ids nested lists": (lambda m: m.aggregate([[0], [1]], [1.0, 2.0], 4), ValueError, ""),
     "ids scalar": (lambda m: m.aggregate(3, [1.0], 4), ValueError, ""),
+    "kwh masked": (
+        lambda m: m.aggregate([0, 0], np.ma.array([1.0, 5.0], mask=[False, True]), 4),
+        ValueError,
+        "masked",
+    ),
+    "ids masked, nothing masked": (
+        lambda m: m.aggregate(np.ma.array([0, 1]), [1.0, 2.0], 4),
+        ValueError,
+        "masked",
+    ),
     # duplicates
     "dup id negative": (lambda m: m.duplicates([-5], [0]), ValueError, "-5"),
     "dup id 2**32": (lambda m: m.duplicates([0, U32_LIMIT], [0, 0]), ValueError, str(U32_LIMIT)),
@@ -83,6 +96,11 @@ BAD: dict[str, tuple[Call, type[Exception], str]] = {
         "-1",
     ),
     "dup lengths differ": (lambda m: m.duplicates([0], [0, 1]), ValueError, ""),
+    "timestamps masked": (
+        lambda m: m.duplicates([0], np.ma.array([1], mask=[True])),
+        ValueError,
+        "masked",
+    ),
     "timestamps 2-D": (lambda m: m.duplicates([0, 1], [[0], [1]]), ValueError, ""),
     # xxh64
     "xxh64 of str": (lambda m: m.xxh64("abc"), TypeError, ""),
@@ -91,6 +109,7 @@ BAD: dict[str, tuple[Call, type[Exception], str]] = {
     "xxh64 seed negative": (lambda m: m.xxh64(b"a", -1), ValueError, "-1"),
     "xxh64 seed 2**64": (lambda m: m.xxh64(b"a", 2**64), ValueError, str(2**64)),
     "xxh64 seed float": (lambda m: m.xxh64(b"a", 1.0), TypeError, ""),
+    "xxh64 of masked array": (lambda m: m.xxh64(np.ma.array([1, 2])), ValueError, "masked"),
     # hash_rows
     "rows seed negative": (lambda m: m.hash_rows([0], [0], [0.0], -1), ValueError, "-1"),
     "rows seed 2**64": (lambda m: m.hash_rows([0], [0], [0.0], 2**64), ValueError, ""),
@@ -108,6 +127,14 @@ def test_bad_input(backend: ModuleType, case: str) -> None:
     with pytest.raises(error) as raised:
         call(backend)
     assert fragment in str(raised.value)
+
+
+@pytest.mark.parametrize("n_devices", [2**61, sys.maxsize])
+def test_n_devices_too_large_for_memory(backend: ModuleType, n_devices: int) -> None:
+    """Valid, but no machine has the memory: MemoryError everywhere, raised before
+    anything is allocated (the message is the allocator's, not the contract's)."""
+    with pytest.raises(MemoryError):
+        backend.aggregate([0], [1.0], n_devices)
 
 
 # -- inputs that look unusual but are valid -----------------------------------
