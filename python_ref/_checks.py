@@ -1,8 +1,9 @@
 """Input checks that define hotpath's bad-input contract (standard library only).
 
-python_ref runs them on every call; ``hotpath.contract`` runs the same ones where
-an input cannot be checked as a NumPy array (object arrays, seeds, counts), so
-every backend raises the same exception with the same message.
+python_ref runs them on every call. ``hotpath.contract`` runs the same ones
+first on every column (:func:`one_dimensional`), and hands any column NumPy
+cannot read as plain numbers back to :func:`integer_list` or :func:`real_list`,
+so every backend raises the same exception with the same message.
 """
 
 from __future__ import annotations
