@@ -9,13 +9,18 @@ kernels canonical C-contiguous arrays -- ``uint32`` ids, ``int64`` timestamps,
 kernel instead of one per input type. Conversion copies only when the input is
 not already canonical (other dtype, strided, byte-swapped).
 
+The messages are python_ref's because the checks are: every column first
+passes python_ref's :func:`~python_ref._checks.one_dimensional`, and a column
+NumPy does not read as plain numbers (strings, dates, records, ragged nesting,
+sets, ints beyond 64 bits) goes to python_ref's own element checks, which raise
+its error or return the values.
+
 A backend provides the *raw* kernels (see :class:`RawKernels`) and gets the four
 public functions from :func:`bind`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any, Callable, NamedTuple, Protocol
 
 import numpy as np
@@ -26,9 +31,11 @@ from python_ref._checks import (
     INT64_LIMIT,
     INT64_MIN,
     UINT32_LIMIT,
+    check_data,
     check_n_devices,
     check_seed,
     integer_list,
+    one_dimensional,
     real_list,
     same_length,
 )
@@ -95,45 +102,41 @@ class Kernels(NamedTuple):
 # -- columns -----------------------------------------------------------------
 
 
-def _column(values: Any, name: str) -> np.ndarray:
-    """Any accepted column as a 1-D NumPy array of whatever dtype it has."""
-    if isinstance(values, str):
-        raise TypeError(f"{name} must be a sequence of numbers, not str")
+def _column(values: Any, name: str) -> tuple[Any, np.ndarray | None]:
+    """The column, checked by python_ref's first rule, and NumPy's reading of it
+    as a 1-D array of whatever dtype, or None where NumPy reads no such array."""
+    if type(values) is np.ndarray and values.ndim == 1:  # the common case: no subclass, no mask
+        return values, values
+    one_dimensional(values, name)
+    if isinstance(values, np.ndarray):
+        return values, values
     if isinstance(values, (bytes, bytearray)):
-        return np.frombuffer(values, np.uint8)  # a buffer of small integers
-    if not isinstance(values, np.ndarray):
-        if isinstance(values, Iterable) and not hasattr(values, "__len__"):
-            values = list(values)  # generators and other one-shot iterables
-        try:
-            values = np.asarray(values)
-        except ValueError:  # ragged nesting
-            raise ValueError(f"{name} must be one-dimensional") from None
-    if values.ndim != 1:
-        raise ValueError(f"{name} must be one-dimensional")
-    return values
+        return values, np.frombuffer(values, np.uint8)  # a buffer of small integers
+    try:
+        array = np.asarray(values)
+        if array.ndim == 0:  # a set, dict view or generator: one object to NumPy
+            values = list(values)  # as python_ref lists it
+            array = np.asarray(values)
+    except (TypeError, ValueError):  # ragged nesting, objects NumPy cannot hold
+        return values, None
+    return values, array if array.ndim == 1 else None
 
 
 def _integers(values: Any, name: str) -> np.ndarray:
-    array = _column(values, name)
-    kind = array.dtype.kind
-    if kind in "iub":
+    values, array = _column(values, name)
+    if array is not None and array.dtype.kind in "iub":
         return array
-    if kind == "f" and isinstance(values, (list, tuple)):
-        # NumPy turns a list of ints spanning int64 and uint64 into floats.
-        array, kind = np.array(values, dtype=object), "O"
-    if kind == "O":  # Python objects: check them exactly as python_ref does
-        return np.array(integer_list(array, name), dtype=object)
-    raise TypeError(f"{name} must hold integers, found {array.dtype}")
+    # The rest is python_ref's to judge: its check raises its own error, or
+    # returns the ints (Python ints beyond 64 bits, or spanning int64 and uint64,
+    # which NumPy reads as objects or floats; an empty float array).
+    return np.array(integer_list(values, name), dtype=object)
 
 
 def _reals(values: Any, name: str) -> np.ndarray:
-    array = _column(values, name)
-    kind = array.dtype.kind
-    if kind in "fiub":
+    values, array = _column(values, name)
+    if array is not None and array.dtype.kind in "fiub":
         return canonical(array, KWH_DTYPE)
-    if kind == "O":
-        return np.array(real_list(array, name), dtype=KWH_DTYPE)
-    raise TypeError(f"{name} must hold real numbers, found {array.dtype}")
+    return np.array(real_list(values, name), dtype=KWH_DTYPE)
 
 
 def _in_range(array: np.ndarray, low: int, high: int, what: str, dtype: np.dtype) -> np.ndarray:
@@ -172,6 +175,7 @@ def timestamps(array: np.ndarray) -> npt.NDArray[np.int64]:
 def as_bytes(data: Any) -> npt.NDArray[np.uint8]:
     """The bytes of any buffer, in C order, as a flat uint8 array (no copy when
     the buffer is already contiguous)."""
+    check_data(data)
     view = memoryview(data)  # TypeError for str and other non-buffers
     if not view.c_contiguous:
         view = memoryview(view.tobytes())
@@ -193,12 +197,15 @@ def bind(raw: RawKernels) -> Kernels:
         values = _reals(kwh, "kwh")
         same_length(device_id=ids, kwh=values)
         ids = device_ids(ids, n_devices)
-        result = Aggregates(
-            np.empty(n_devices, np.int64),
-            np.empty(n_devices, KWH_DTYPE),
-            np.empty(n_devices, KWH_DTYPE),
-            np.empty(n_devices, KWH_DTYPE),
-        )
+        try:
+            result = Aggregates(
+                np.empty(n_devices, np.int64),
+                np.empty(n_devices, KWH_DTYPE),
+                np.empty(n_devices, KWH_DTYPE),
+                np.empty(n_devices, KWH_DTYPE),
+            )
+        except ValueError as error:  # "array is too big": python_ref's lists say MemoryError
+            raise MemoryError(str(error)) from None
         bad = raw.aggregate_into(ids, values, *result)
         if bad >= 0:
             raise ValueError(f"device id {int(ids[bad])} outside [0, {n_devices})")

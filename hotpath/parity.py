@@ -20,22 +20,42 @@ def _bits(values: Any) -> np.ndarray:
     return array.view(np.uint64)
 
 
-def _first_difference(name: str, got: np.ndarray, want: np.ndarray) -> str | None:
+def _first_difference(
+    name: str, got: np.ndarray, want: np.ndarray, differ: np.ndarray | None = None
+) -> str | None:
+    """The first element where ``differ`` (default: ``got != want``) holds, described."""
     if got.shape != want.shape:
         return f"{name}: shape {got.shape} != {want.shape}"
-    differ = got != want
+    if differ is None:
+        differ = got != want
     if not differ.any():
         return None
     i = int(np.argmax(differ))
     return f"{name}[{i}]: got {got[i]!r}, want {want[i]!r} ({int(differ.sum())} differ)"
 
 
+def _float_difference(name: str, got: Any, want: Any, exact: bool) -> str | None:
+    g, w = np.asarray(got, np.float64), np.asarray(want, np.float64)
+    if g.shape != w.shape:
+        return _first_difference(name, g, w)
+    if exact:
+        return _first_difference(name, g, w, _bits(g) != _bits(w))
+    if name == "total":
+        same = np.isclose(g, w, rtol=INEXACT_RTOL, atol=0.0, equal_nan=True)
+    else:
+        same = (g == w) | (np.isnan(g) & np.isnan(w))
+    return _first_difference(name, g, w, ~same)
+
+
 def mismatch(kernel: str, got: Any, want: Any, *, exact: bool = True) -> str | None:
     """None when ``got`` agrees with the reference result ``want``, else the
     first difference, described.
 
-    Sums must match bit for bit when ``exact``; minimum and maximum compare as
-    values (0.0 == -0.0, NaN == NaN); everything else exactly.
+    Floats compare by their bits, the sign of zero included; a NaN equals any
+    NaN in aggregate's columns (the contract promises NaN there, not a payload),
+    while hash_rows hashes the payloads. When not ``exact`` (a parallel backend or
+    peer, free to reduce in another order), totals compare within
+    ``INEXACT_RTOL`` and minimum and maximum as values, so either zero may win a tie.
     """
     if kernel == "aggregate":
         names = ("count", "total", "minimum", "maximum")
@@ -44,16 +64,8 @@ def mismatch(kernel: str, got: Any, want: Any, *, exact: bool = True) -> str | N
         for name, g, w in zip(names, got, want):
             if name == "count":
                 found = _first_difference(name, np.asarray(g, np.int64), np.asarray(w, np.int64))
-            elif name == "total" and exact:
-                found = _first_difference(name, _bits(g), _bits(w))
-            elif name == "total":
-                g, w = np.asarray(g, np.float64), np.asarray(w, np.float64)
-                close = np.isclose(g, w, rtol=INEXACT_RTOL, atol=0.0, equal_nan=True)
-                found = None if close.all() else _first_difference(name, g, w)
             else:
-                g, w = np.asarray(g, np.float64), np.asarray(w, np.float64)
-                same = (g == w) | (np.isnan(g) & np.isnan(w))
-                found = None if g.shape == w.shape and same.all() else _first_difference(name, g, w)
+                found = _float_difference(name, g, w, exact)
             if found:
                 return found
         return None

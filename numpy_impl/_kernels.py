@@ -51,9 +51,32 @@ def aggregate_into(
     maximum.fill(-np.inf)
     np.minimum.at(minimum, ids, values)
     np.maximum.at(maximum, ids, values)
+    _first_zero_wins(ids, values, minimum, maximum)
     empty = count == 0
     minimum[empty] = maximum[empty] = np.nan
     return -1
+
+
+def _first_zero_wins(
+    ids: npt.NDArray[np.uint32],
+    values: npt.NDArray[np.float64],
+    minimum: npt.NDArray[np.float64],
+    maximum: npt.NDArray[np.float64],
+) -> None:
+    """Where a device's minimum or maximum is zero, give it the sign of that
+    device's first zero: the contract keeps the first of equal values, and
+    0.0 == -0.0 is the only tie that differs in bits (NaN is already out).
+    ``np.minimum.at`` and ``np.maximum.at`` keep whichever zero they met last."""
+    zero = np.flatnonzero(values == 0)
+    if not zero.size:
+        return
+    first = np.full(len(minimum), len(values), np.intp)
+    np.minimum.at(first, ids[zero], zero)  # each device's first zero row
+    devices = np.flatnonzero(first < len(values))
+    first_zero = values[first[devices]]
+    for extreme in (minimum, maximum):
+        tied = extreme[devices] == 0
+        extreme[devices[tied]] = first_zero[tied]
 
 
 def duplicates_into(

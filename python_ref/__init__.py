@@ -13,13 +13,17 @@ Meter readings are columnar:
 
 Input rules shared by all kernels (checked before any work, in this order):
 
-1. ``n_devices`` (aggregate only) is an integer >= 1, else ValueError
-   (TypeError if it is not an integer at all).
-2. Each column is a one-dimensional sequence: a column whose elements are
-   themselves sequences, or a scalar, raises ValueError.
-3. Each element has the right kind: integers (``int``, NumPy integers, ``bool``)
-   for ids and timestamps, real numbers for kwh; anything else (floats or
-   strings as ids, strings or complex numbers as kwh) raises TypeError.
+1. ``n_devices`` (aggregate only) is an integer in [1, sys.maxsize] (it is the
+   results' length), else ValueError naming the value (TypeError if it is not
+   an integer at all). One too large for memory raises MemoryError.
+2. Each column is a one-dimensional iterable (any sequence, buffer, set or
+   iterator; a memoryview of any scalar format): a column whose elements are
+   themselves sequences, a scalar, or a NumPy masked array (or a masked
+   element) raises ValueError; a ``str`` raises TypeError.
+3. Each element has the right kind: integers (``int``, ``bool``, NumPy
+   integers and bools) for ids and timestamps, real numbers (``numbers.Real``,
+   NumPy bools) for kwh; anything else (floats or strings as ids, strings or
+   complex numbers as kwh) raises TypeError naming the element's type.
 4. Columns passed together have the same length, else ValueError.
 5. Values are in range, else ValueError naming the first offending value in row
    order: ids in [0, n_devices) for ``aggregate``, ids in [0, 2**32) and
@@ -40,6 +44,7 @@ from ._checks import (
     INT64_LIMIT,
     INT64_MIN,
     UINT32_LIMIT,
+    check_data,
     check_n_devices,
     check_range,
     check_seed,
@@ -78,9 +83,12 @@ def aggregate(
     sum accumulated in input order starting from 0.0 (so every backend gets the
     same bits), and their minimum and maximum under ``<`` and ``>`` (the first
     of equal values wins). A device with no valid reading has count 0, total
-    0.0, and minimum and maximum NaN. Infinities are ordinary values.
+    0.0, and minimum and maximum NaN. Infinities are ordinary values (a total
+    of inf and -inf is NaN). Results compare by their bits, the sign of zero
+    included, except that a NaN result may be any NaN.
 
-    Raises ValueError for ``n_devices < 1`` or an id outside [0, n_devices).
+    Raises ValueError for ``n_devices`` outside [1, sys.maxsize] or an id
+    outside [0, n_devices).
     """
     n_devices = check_n_devices(n_devices)
     ids = integer_list(device_id, "device_id")
@@ -194,9 +202,11 @@ def xxh64(data: Any, seed: int = 0) -> int:
     ``data`` is anything that exposes the buffer protocol (bytes, bytearray,
     memoryview, array.array, NumPy arrays); its bytes are hashed in C (row-major)
     order, so a strided view hashes like its contiguous copy. ``str`` and other
-    non-buffers raise TypeError. Returns an int in [0, 2**64).
+    non-buffers raise TypeError; a NumPy masked array, whose buffer holds the
+    values under its mask, raises ValueError. Returns an int in [0, 2**64).
     """
     seed = check_seed(seed)
+    check_data(data)
     view = memoryview(data)  # TypeError for str and other non-buffers
     if not view.c_contiguous:
         view = memoryview(view.tobytes())

@@ -1,12 +1,15 @@
 """Bad input gets the same outcome on every backend: python_ref's.
 
-Each case is one fault; every backend must raise the named exception, and the
-message must name the offending value where the contract says so.
+Each case is one fault; python_ref must raise the named exception, with a
+message naming the offending value where the contract says so, and every
+backend must raise the same exception with the same message.
 """
 
 from __future__ import annotations
 
 import array
+import collections
+import sys
 from types import ModuleType
 from typing import Any, Callable
 
@@ -24,6 +27,8 @@ BAD: dict[str, tuple[Call, type[Exception], str]] = {
     "n_devices zero": (lambda m: m.aggregate([0], [1.0], 0), ValueError, "0"),
     "n_devices negative": (lambda m: m.aggregate([0], [1.0], -3), ValueError, "-3"),
     "n_devices float": (lambda m: m.aggregate([0], [1.0], 2.0), TypeError, ""),
+    "n_devices 2**63": (lambda m: m.aggregate([0], [1.0], 2**63), ValueError, str(2**63)),
+    "n_devices 2**64": (lambda m: m.aggregate([0], [1.0], 2**64), ValueError, str(2**64)),
     "id negative": (lambda m: m.aggregate([0, -1], [1.0, 2.0], 4), ValueError, "-1"),
     "id == n_devices": (lambda m: m.aggregate([0, 4], [1.0, 2.0], 4), ValueError, "4"),
     "id too large, uint32 array": (
@@ -51,6 +56,45 @@ BAD: dict[str, tuple[Call, type[Exception], str]] = {
     "ids 2-D": (lambda m: m.aggregate(np.zeros((2, 2), I64), np.zeros(4), 4), ValueError, ""),
     "ids nested lists": (lambda m: m.aggregate([[0], [1]], [1.0, 2.0], 4), ValueError, ""),
     "ids scalar": (lambda m: m.aggregate(3, [1.0], 4), ValueError, ""),
+    "ids as NumPy strings": (lambda m: m.aggregate(np.array(["0"]), [1.0], 4), TypeError, "str_"),
+    "ids as bytes": (lambda m: m.aggregate([b"0"], [1.0], 4), TypeError, "bytes"),
+    "ids as chars": (
+        lambda m: m.aggregate(memoryview(b"ab").cast("c"), [1.0, 2.0], 4),
+        TypeError,
+        "bytes",
+    ),
+    "ids as records": (
+        lambda m: m.aggregate(np.zeros(2, "i4,f8"), [1.0, 2.0], 4),
+        TypeError,
+        "void",
+    ),
+    "ids as memoryview of records": (
+        lambda m: m.aggregate(memoryview(np.zeros(2, "i4,f8")), [1.0, 2.0], 4),
+        TypeError,
+        "format",
+    ),
+    "ids ragged, a str first": (lambda m: m.aggregate([1, "a", [0]], [1.0] * 3, 4), TypeError, ""),
+    "ids from a generator": (
+        lambda m: m.aggregate((i for i in [0, 1.5]), [1.0, 2.0], 4),
+        TypeError,
+        "float",
+    ),
+    "kwh as NumPy strings": (lambda m: m.aggregate([0], np.array(["1"]), 4), TypeError, "str_"),
+    "kwh as datetime64": (
+        lambda m: m.aggregate([0], np.array(["2026-01-01"], "datetime64[D]"), 4),
+        TypeError,
+        "datetime64",
+    ),
+    "kwh masked": (
+        lambda m: m.aggregate([0, 0], np.ma.array([1.0, 5.0], mask=[False, True]), 4),
+        ValueError,
+        "masked",
+    ),
+    "ids masked, nothing masked": (
+        lambda m: m.aggregate(np.ma.array([0, 1]), [1.0, 2.0], 4),
+        ValueError,
+        "masked",
+    ),
     # duplicates
     "dup id negative": (lambda m: m.duplicates([-5], [0]), ValueError, "-5"),
     "dup id 2**32": (lambda m: m.duplicates([0, U32_LIMIT], [0, 0]), ValueError, str(U32_LIMIT)),
@@ -82,6 +126,31 @@ BAD: dict[str, tuple[Call, type[Exception], str]] = {
         "-1",
     ),
     "dup lengths differ": (lambda m: m.duplicates([0], [0, 1]), ValueError, ""),
+    "timestamps as timedelta64": (
+        lambda m: m.duplicates([0], np.array([5], "timedelta64[s]")),
+        TypeError,
+        "timedelta64",
+    ),
+    "timestamp 2**63 from a generator": (
+        lambda m: m.duplicates([0, 0], (t for t in [-1, I64_LIMIT])),
+        ValueError,
+        str(I64_LIMIT),
+    ),
+    "timestamp 2**63 in a deque": (
+        lambda m: m.duplicates([0, 0], collections.deque([-1, I64_LIMIT])),
+        ValueError,
+        str(I64_LIMIT),
+    ),
+    "dup id 2**32 in a set": (
+        lambda m: m.duplicates({U32_LIMIT}, [0]),
+        ValueError,
+        str(U32_LIMIT),
+    ),
+    "timestamps masked": (
+        lambda m: m.duplicates([0], np.ma.array([1], mask=[True])),
+        ValueError,
+        "masked",
+    ),
     "timestamps 2-D": (lambda m: m.duplicates([0, 1], [[0], [1]]), ValueError, ""),
     # xxh64
     "xxh64 of str": (lambda m: m.xxh64("abc"), TypeError, ""),
@@ -90,6 +159,7 @@ BAD: dict[str, tuple[Call, type[Exception], str]] = {
     "xxh64 seed negative": (lambda m: m.xxh64(b"a", -1), ValueError, "-1"),
     "xxh64 seed 2**64": (lambda m: m.xxh64(b"a", 2**64), ValueError, str(2**64)),
     "xxh64 seed float": (lambda m: m.xxh64(b"a", 1.0), TypeError, ""),
+    "xxh64 of masked array": (lambda m: m.xxh64(np.ma.array([1, 2])), ValueError, "masked"),
     # hash_rows
     "rows seed negative": (lambda m: m.hash_rows([0], [0], [0.0], -1), ValueError, "-1"),
     "rows seed 2**64": (lambda m: m.hash_rows([0], [0], [0.0], 2**64), ValueError, ""),
@@ -102,11 +172,22 @@ BAD: dict[str, tuple[Call, type[Exception], str]] = {
 
 
 @pytest.mark.parametrize("case", BAD)
-def test_bad_input(backend: ModuleType, case: str) -> None:
+def test_bad_input(backend: ModuleType, reference: ModuleType, case: str) -> None:
     call, error, fragment = BAD[case]
+    with pytest.raises(error) as expected:
+        call(reference)
+    assert fragment in str(expected.value)
     with pytest.raises(error) as raised:
         call(backend)
-    assert fragment in str(raised.value)
+    assert (type(raised.value), str(raised.value)) == (type(expected.value), str(expected.value))
+
+
+@pytest.mark.parametrize("n_devices", [2**61, sys.maxsize])
+def test_n_devices_too_large_for_memory(backend: ModuleType, n_devices: int) -> None:
+    """Valid, but no machine has the memory: MemoryError everywhere, raised before
+    anything is allocated (the message is the allocator's, not the contract's)."""
+    with pytest.raises(MemoryError):
+        backend.aggregate([0], [1.0], n_devices)
 
 
 # -- inputs that look unusual but are valid -----------------------------------
@@ -152,6 +233,28 @@ def _forms() -> dict[str, Callable[[], tuple[Any, Any, Any]]]:
         "float32 kwh": lambda: (IDS, STAMPS, np.array(KWH, np.float32)),
         "integer kwh": lambda: (IDS, STAMPS, [1, 2, 3, 4, 5, 6]),
         "bool ids": lambda: ([True, False] * 3, STAMPS, KWH),
+        "NumPy bools": lambda: (np.array([True, False] * 3), STAMPS, np.array([False, True] * 3)),
+        "big-endian memoryview": lambda: (
+            memoryview(np.array(IDS, ">u4")),
+            memoryview(np.array(STAMPS, ">i8")),
+            memoryview(np.array(KWH, ">f8")),
+        ),
+        "half-float memoryview": lambda: (IDS, STAMPS, memoryview(np.array(KWH, np.float16))),
+        "deques": lambda: tuple(collections.deque(c) for c in (IDS, STAMPS, KWH)),
+        # Any iterable is a column, read in its iteration order.
+        "sets": lambda: ({3, 0, 2}, frozenset({10, 11, -12}), {0.5, 1.25, -1.0}),
+        "dict views": lambda: (
+            dict.fromkeys([3, 0, 2]).keys(),
+            {0: 10, 1: 11, 2: 10}.values(),
+            {0.5: 0, -1.0: 1, 4.0: 2}.keys(),
+        ),
+        "dicts": lambda: (
+            dict.fromkeys([3, 0, 2]),
+            dict.fromkeys([10, 11, 12]),
+            {0.5: 0, 4.0: 1, 2.0: 2},
+        ),
+        "empty float arrays": lambda: (np.zeros(0), np.zeros(0, np.float32), []),
+        "empty generators": lambda: (iter([]), iter(()), iter([])),
     }
     for dtype in ("i1", "u1", "i2", "u2", "i4", "u4", "i8", "u8"):
         forms[f"ints {dtype}"] = lambda d=dtype: (np.array(IDS, d), np.array(STAMPS, d), KWH)
@@ -161,6 +264,11 @@ def _forms() -> dict[str, Callable[[], tuple[Any, Any, Any]]]:
 FORMS = _forms()
 
 
+def _readable(column: Any) -> Any:
+    """The column's values, read without python_ref (which reads these forms itself)."""
+    return np.asarray(column) if isinstance(column, memoryview) else column
+
+
 @pytest.mark.parametrize("kernel", ["aggregate", "duplicates", "hash_rows"])
 @pytest.mark.parametrize("form", FORMS)
 def test_valid_input_forms(
@@ -168,7 +276,8 @@ def test_valid_input_forms(
 ) -> None:
     ids, stamps, kwh = FORMS[form]()
     p_ids, p_stamps, p_kwh = (
-        [int(v) for v in c] if i < 2 else [float(v) for v in c] for i, c in enumerate(FORMS[form]())
+        [int(v) for v in _readable(c)] if i < 2 else [float(v) for v in _readable(c)]
+        for i, c in enumerate(FORMS[form]())
     )
     if kernel == "aggregate":
         got, want = backend.aggregate(ids, kwh, 4), reference.aggregate(p_ids, p_kwh, 4)

@@ -122,3 +122,21 @@ def test_large_buffer_xxh64(accelerated: ModuleType) -> None:
     """Several MiB through every code path of the stripe loop, against python_ref."""
     buffer, want = _large_buffer()
     assert accelerated.xxh64(buffer, 99) == want
+
+
+def test_mismatch_compares_floats_by_bits() -> None:
+    """What parity.mismatch itself promises: bits, except where NaN has no payload."""
+    payload = struct.unpack("<d", struct.pack("<Q", 0x7FF8000000000001))[0]
+    want = ([1, 0], [0.0, 0.0], [0.0, NAN], [0.0, NAN])
+    assert (
+        parity.mismatch("aggregate", ([1, 0], [0.0, 0.0], [0.0, payload], [0.0, -NAN]), want)
+        is None
+    )
+    for column in (1, 2, 3):  # total, minimum, maximum: -0.0 is not 0.0
+        got = [list(c) for c in want]
+        got[column][0] = -0.0
+        assert parity.mismatch("aggregate", got, want) is not None
+        # Not exact: a parallel reduction may pick either zero, and sums may round apart.
+        assert parity.mismatch("aggregate", got, want, exact=False) is None
+    assert parity.mismatch("aggregate", want, ([1, 0], [1e-300, 0.0], *want[2:]), exact=False)
+    assert parity.mismatch("hash_rows", [2**64 - 1], [2**64 - 2]) is not None
