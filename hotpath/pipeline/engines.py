@@ -47,18 +47,13 @@ class Engine(Protocol):
     name: str
     description: str
     uses: tuple[str, ...]  # which Options fields it honours
-    # bit-exact with python_ref's order of summation; else totals agree within TOTAL_RTOL
+    # bit-exact with python_ref's order of summation; else totals agree within report.TOTAL_RTOL
     exact: bool
 
     def available(self) -> str:
         """ "" when it can run here, else why not."""
 
     def run(self, files: Sequence[Path], options: Options) -> Report: ...
-
-
-# Engines that sum in an order of their own (multi-threaded peers) agree with the exact ones
-# on every count, minimum, maximum and the fingerprint, and on totals within this tolerance.
-TOTAL_RTOL = 1e-12
 
 
 @cache

@@ -188,3 +188,41 @@ def files_rejected(rejects: Sequence[Any]) -> list[dict[str, Any]]:
 def results_json(report: Report) -> str:
     """The comparable part as canonical JSON text (exact: floats round-trip through repr)."""
     return json.dumps(report.results(), sort_keys=True, allow_nan=False)
+
+
+# Engines that sum in an order of their own (multi-threaded peers) must agree with the exact
+# ones on everything but sums, and on sums this closely (relative; absolute near zero).
+TOTAL_RTOL = 1e-12
+TOTAL_ATOL = 1e-9
+_SUMMED = ("total_kwh", "mean_kwh")
+
+
+def mismatch(got: Report, want: Report, exact: bool = True) -> str | None:
+    """None when ``got``'s results agree with ``want``'s, else the first difference. Exact:
+    as JSON text (every float by its bits). Inexact: totals and means within TOTAL_RTOL,
+    minima and maxima as values (a parallel min may keep either of 0.0 and -0.0)."""
+    if results_json(got) == results_json(want):
+        return None
+    a, b = got.results(), want.results()
+    for key in a:
+        if key == "devices" or a[key] == b[key]:
+            continue
+        if exact or key != "fleet_total_kwh" or not _close(a[key], b[key]):
+            return f"{key}: got {a[key]!r}, want {b[key]!r}"
+    if len(a["devices"]) != len(b["devices"]):
+        return f"devices: got {len(a['devices'])}, want {len(b['devices'])}"
+    for mine, theirs in zip(a["devices"], b["devices"]):
+        for field_name, value in mine.items():
+            other = theirs[field_name]
+            if value == other and (exact is False or repr(value) == repr(other)):
+                continue
+            if not exact and field_name in _SUMMED and _close(value, other):
+                continue
+            return f"device {mine['device_id']} {field_name}: got {value!r}, want {other!r}"
+    return None
+
+
+def _close(a: Any, b: Any) -> bool:
+    if not isinstance(a, float) or not isinstance(b, float):
+        return a == b
+    return math.isclose(a, b, rel_tol=TOTAL_RTOL, abs_tol=TOTAL_ATOL)

@@ -97,8 +97,10 @@ class Guarded:
             raise Unsuitable("hexadecimal-looking text: Arrow reads 0x1 as an integer")
         try:
             ids, stamps, kwh = self._columns(path, data)
-        except Exception as error:  # the parser's own complaint: let the reference word it
-            raise Unsuitable(str(error)) from None
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as error:  # its complaint, or a panic (polars': not an Exception)
+            raise Unsuitable(f"{type(error).__name__}: {error}") from None
         rows = len(ids)
         if self.pads_short_records:
             if b'"' in data:
