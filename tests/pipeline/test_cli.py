@@ -15,7 +15,9 @@ from hotpath.pipeline.report import results_json
 
 def test_generate_pipeline_json(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     data = tmp_path / "data"
-    assert main(["generate", str(data), "--files", "3", "--readings", "3000", "--devices", "50"]) == 0
+    assert (
+        main(["generate", str(data), "--files", "3", "--readings", "3000", "--devices", "50"]) == 0
+    )
     files = sorted(data.glob("*.csv"))
     assert [f.name for f in files] == ["readings-000.csv", "readings-001.csv", "readings-002.csv"]
     out = tmp_path / "report.json"

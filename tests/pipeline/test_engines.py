@@ -54,7 +54,9 @@ def _run(engine: str, options: Options, folder: Path) -> Report:
 
 @pytest.mark.parametrize("case", LADDER + PEERS, ids=_id)
 @pytest.mark.parametrize("dataset", ["edge", "generated"])
-def test_same_report(case: tuple[str, Options], dataset: str, request: pytest.FixtureRequest) -> None:
+def test_same_report(
+    case: tuple[str, Options], dataset: str, request: pytest.FixtureRequest
+) -> None:
     folder = request.getfixturevalue(dataset)
     engine, options = case
     got = _run(engine, options, folder)
@@ -78,7 +80,11 @@ def test_edge_files_by_hand(edge: Path) -> None:
     assert (devices[0]["count"], devices[0]["total_kwh"], devices[0]["max_kwh"]) == (1, 0.25, 0.25)
     # signed zeros: -0.0 comes before 0.0, so it is the minimum (the first of equals wins)
     assert math.copysign(1.0, devices[7]["min_kwh"]) == -1.0
-    assert (devices[7]["count"], devices[7]["total_kwh"], devices[7]["max_kwh"]) == (3, 0.001, 0.001)
+    assert (devices[7]["count"], devices[7]["total_kwh"], devices[7]["max_kwh"]) == (
+        3,
+        0.001,
+        0.001,
+    )
     assert (devices[12]["count"], devices[12]["total_kwh"]) == (2, 0.625)
     assert report.fleet_total_kwh == math.fsum([3.5, 0.25, 0.001, 0.625])
 
