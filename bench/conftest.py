@@ -43,6 +43,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "150 s; hotpath/runs/runtimes.py)",
     )
     group.addoption(
+        "--hotpath-pipeline",
+        type=lambda text: [int(float(s)) for s in text.split(",")],
+        default=[],
+        metavar="SIZES",
+        help="also run the pipeline benchmark (bench/test_pipeline.py) at these readings, "
+        "e.g. 1e5 or 1e5,1e7 (10 files each; the naive program only up to 1e5)",
+    )
+    group.addoption(
         "--hotpath-scaling",
         action="store_true",
         help="instead of the default run, time the compiled backends at "
@@ -150,6 +158,14 @@ def external() -> list[dict[str, Any]]:
     return _EXTERNAL
 
 
+_PIPELINE_PROFILES: dict[str, Any] = {}  # bench/test_pipeline.py's profiles, saved with the run
+
+
+@pytest.fixture(scope="session")
+def pipeline_profiles() -> dict[str, Any]:
+    return _PIPELINE_PROFILES
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_benchmark_generate_json(
     config: pytest.Config,
@@ -161,6 +177,8 @@ def pytest_benchmark_generate_json(
     """Save the external rows with the run, beside pytest-benchmark's own."""
     outcome = yield
     outcome.get_result()["hotpath_external"] = _EXTERNAL
+    if _PIPELINE_PROFILES:
+        outcome.get_result()["hotpath_pipeline_profiles"] = _PIPELINE_PROFILES
 
 
 @pytest.hookimpl(trylast=True)  # after pytest-benchmark's own tables
