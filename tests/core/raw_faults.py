@@ -1,0 +1,162 @@
+"""Bad calls of the raw kernels, run in a child process by test_raw_kernels.py.
+
+A raw kernel that does not check its arguments may crash the interpreter, so
+the test never makes these calls in its own process: ``python raw_faults.py
+MODULE FIRST`` imports the raw kernels' module and makes the calls from the
+FIRST on, printing one JSON line per call before the next begins. If the child
+dies, the parent knows which call killed it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from typing import Any, Callable, NamedTuple
+
+import numpy as np
+
+ERRORS = (TypeError, ValueError)
+
+
+class Fault(NamedTuple):
+    call: Callable[[Any], Any]  # given the raw kernels' module
+    raises: tuple[type[Exception], ...]
+    match: str  # a regular expression the message must contain ("" for any)
+
+
+def _misaligned(dtype: Any, n: int) -> np.ndarray:
+    """A writable ``dtype`` array of n elements whose data starts one byte off alignment."""
+    dtype = np.dtype(dtype)
+    return np.frombuffer(bytearray(n * dtype.itemsize + 1), dtype, offset=1)
+
+
+def _aggregate(raw: Any, **replace: np.ndarray) -> Any:
+    n, nd = 3, 2
+    args = {
+        "device_id": np.zeros(n, np.uint32),
+        "kwh": np.ones(n),
+        "count": np.empty(nd, np.int64),
+        "total": np.empty(nd),
+        "minimum": np.empty(nd),
+        "maximum": np.empty(nd),
+    }
+    return raw.aggregate_into(**{**args, **replace})
+
+
+def _duplicates(raw: Any, **replace: np.ndarray) -> Any:
+    n = 3
+    args = {
+        "device_id": np.zeros(n, np.uint32),
+        "timestamp": np.zeros(n, np.int64),
+        "out": np.empty(n, np.bool_),
+    }
+    return raw.duplicates_into(**{**args, **replace})
+
+
+def _hash_rows(raw: Any, **replace: Any) -> Any:
+    n = 3
+    args = {
+        "device_id": np.zeros(n, np.uint32),
+        "timestamp": np.zeros(n, np.int64),
+        "kwh": np.ones(n),
+        "seed": 0,
+        "out": np.empty(n, np.uint64),
+    }
+    return raw.hash_rows_into(**{**args, **replace})
+
+
+def _read_only(array: np.ndarray) -> np.ndarray:
+    array.flags.writeable = False
+    return array
+
+
+LAYOUT: dict[str, Fault] = {
+    # dtypes: ids as int64 made numba index its outputs with -(1 << 40)
+    "aggregate, ids int64": Fault(
+        lambda raw: _aggregate(raw, device_id=np.array([-(1 << 40)] * 3, np.int64)), ERRORS, ""
+    ),
+    "aggregate, kwh float32": Fault(
+        lambda raw: _aggregate(raw, kwh=np.ones(3, np.float32)), ERRORS, ""
+    ),
+    "duplicates, timestamp uint32": Fault(
+        lambda raw: _duplicates(raw, timestamp=np.zeros(3, np.uint32)), ERRORS, ""
+    ),
+    "hash_rows, out int32": Fault(
+        lambda raw: _hash_rows(raw, out=np.empty(3, np.int32)), ERRORS, ""
+    ),
+    "xxh64, data uint16": Fault(lambda raw: raw.xxh64(np.zeros(4, np.uint16), 0), ERRORS, ""),
+    # shapes and strides
+    "aggregate, ids 2-D": Fault(
+        lambda raw: _aggregate(raw, device_id=np.zeros((3, 1), np.uint32)), ERRORS, ""
+    ),
+    "duplicates, ids strided": Fault(
+        lambda raw: _duplicates(raw, device_id=np.zeros(6, np.uint32)[::2]), ERRORS, ""
+    ),
+    "hash_rows, kwh strided": Fault(lambda raw: _hash_rows(raw, kwh=np.ones(6)[::2]), ERRORS, ""),
+    "xxh64, data 2-D": Fault(lambda raw: raw.xxh64(np.zeros((2, 2), np.uint8), 0), ERRORS, ""),
+    "xxh64, data not an array": Fault(lambda raw: raw.xxh64([1, 2, 3], 0), ERRORS, ""),
+    # lengths: each of these read or wrote past an array in numba
+    "aggregate, kwh shorter": Fault(lambda raw: _aggregate(raw, kwh=np.ones(1)), (ValueError,), ""),
+    "aggregate, total shorter": Fault(
+        lambda raw: _aggregate(raw, total=np.empty(1)), (ValueError,), ""
+    ),
+    "duplicates, timestamp shorter": Fault(
+        lambda raw: _duplicates(
+            raw,
+            device_id=np.zeros(1 << 20, np.uint32),
+            timestamp=np.zeros(1, np.int64),
+            out=np.empty(1, np.bool_),
+        ),
+        (ValueError,),
+        "",
+    ),
+    "duplicates, out longer": Fault(
+        lambda raw: _duplicates(raw, out=np.empty(1 << 20, np.bool_)), (ValueError,), ""
+    ),
+    "hash_rows, out longer": Fault(
+        lambda raw: _hash_rows(
+            raw,
+            device_id=np.zeros(1, np.uint32),
+            timestamp=np.zeros(1, np.int64),
+            kwh=np.ones(1),
+            out=np.empty(3, np.uint64),
+        ),
+        (ValueError,),
+        "",
+    ),
+    "hash_rows, timestamp shorter": Fault(
+        lambda raw: _hash_rows(raw, timestamp=np.zeros(1, np.int64)), (ValueError,), ""
+    ),
+    # outputs
+    "duplicates, out read-only": Fault(
+        lambda raw: _duplicates(raw, out=_read_only(np.empty(3, np.bool_))), ERRORS, ""
+    ),
+    "hash_rows, out read-only": Fault(
+        lambda raw: _hash_rows(raw, out=_read_only(np.empty(3, np.uint64))), ERRORS, ""
+    ),
+    # seeds
+    "xxh64, seed 2**64": Fault(
+        lambda raw: raw.xxh64(np.zeros(4, np.uint8), 1 << 64), (*ERRORS, OverflowError), ""
+    ),
+    "hash_rows, seed -1": Fault(lambda raw: _hash_rows(raw, seed=-1), (*ERRORS, OverflowError), ""),
+}
+
+FAULTS: dict[str, Fault] = {**LAYOUT}
+
+
+def main(module: str, first: int) -> None:
+    raw = importlib.import_module(module)
+    for name in list(FAULTS)[first:]:
+        fault = FAULTS[name]
+        try:
+            fault.call(raw)
+        except Exception as error:
+            outcome = {"raised": type(error).__name__, "message": str(error)}
+        else:
+            outcome = {"raised": None, "message": ""}
+        print(json.dumps({"fault": name, **outcome}), flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], int(sys.argv[2]))
