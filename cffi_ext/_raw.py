@@ -2,10 +2,11 @@
 
 Callers (``hotpath.contract``) hand in canonical 1-D C-contiguous numpy arrays;
 inputs may be read-only. Called directly, each kernel first checks its
-arguments (hotpath.rawchecks: dtypes, 1-D, C-contiguous, lengths).
-``ffi.from_buffer`` then wraps each buffer without copying, and every length
-passed to C is taken from those wrappers (buffer size // item size), so C can
-never index past the end of any buffer.
+arguments (dtypes, layout, alignment, lengths: hotpath.rawchecks), so C only
+ever sees what it may load and store. ``ffi.from_buffer`` then wraps each
+buffer without copying, and every length passed to C is taken from those
+wrappers (buffer size // item size), so C can never index past the end of any
+buffer.
 
 GIL: cffi API-mode wrappers release the GIL around every C call by default;
 the generated ``_kernels.c`` brackets each ``hp_*`` call with

@@ -34,7 +34,7 @@ SEED_LIMIT = 1 << 64
 
 def _array(kernel: str, name: str, value: Any, dtype: np.dtype, output: bool = False) -> int:
     """len(value), once it is known to be a 1-D, C-contiguous, aligned ``dtype`` array
-    (and writable, if it is an output)."""
+    (and writable, if it is an output). NumPy calls any empty array aligned."""
     if not isinstance(value, np.ndarray):
         raise TypeError(f"{kernel}: {name} must be a NumPy array, got {type(value).__name__}")
     flags = value.flags
@@ -43,6 +43,11 @@ def _array(kernel: str, name: str, value: Any, dtype: np.dtype, output: bool = F
         raise TypeError(
             f"{kernel}: {name} must be a 1-D C-contiguous {dtype} array, "
             f"got {value.dtype} with shape {value.shape}{layout}"
+        )
+    if not flags.aligned:  # C and Rust may load and store it as a whole: undefined behaviour
+        raise TypeError(
+            f"{kernel}: {name} is misaligned: its data must start at a multiple of "
+            f"{dtype.alignment} bytes"
         )
     if output and not flags.writeable:
         raise ValueError(f"{kernel}: {name} is read-only")
@@ -55,7 +60,8 @@ def _lengths(kernel: str, *named: tuple[str, int]) -> None:
     for name, length in others:
         if length != expected:
             raise ValueError(
-                f"{kernel}: {name} has length {length}, expected {expected} (the length of {first})"
+                f"{kernel}: lengths differ: {name} has length {length}, expected {expected} "
+                f"(the length of {first})"
             )
 
 

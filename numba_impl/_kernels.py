@@ -2,9 +2,9 @@
 
 Plain Python loops compiled by LLVM at first call, without bounds checks:
 each raw kernel below is a Python function that checks its arguments once
-(hotpath.rawchecks: dtypes, 1-D, C-contiguous, lengths) and then enters the
-compiled loop, so a direct call with bad arrays raises instead of reading or
-writing out of bounds. ``cache=True`` keeps the machine code on disk, so only
+(dtypes, layout, lengths: hotpath.rawchecks) and then enters the compiled
+loop, so a direct call with bad arrays raises instead of reading or writing
+out of bounds. ``cache=True`` keeps the machine code on disk, so only
 the first process pays the compile time; ``nogil=True`` lets other threads run
 meanwhile. Integer arithmetic on uint64 wraps modulo 2**64, as XXH64 needs.
 """

@@ -25,50 +25,57 @@ class Fault(NamedTuple):
     match: str  # a regular expression the message must contain ("" for any)
 
 
-def _misaligned(dtype: Any, n: int) -> np.ndarray:
-    """A writable ``dtype`` array of n elements whose data starts one byte off alignment."""
-    dtype = np.dtype(dtype)
-    return np.frombuffer(bytearray(n * dtype.itemsize + 1), dtype, offset=1)
-
-
-def _aggregate(raw: Any, **replace: np.ndarray) -> Any:
+def _defaults(kernel: str) -> dict[str, Any]:
+    """A good call's arguments: 3 rows, 2 devices."""
     n, nd = 3, 2
-    args = {
-        "device_id": np.zeros(n, np.uint32),
-        "kwh": np.ones(n),
-        "count": np.empty(nd, np.int64),
-        "total": np.empty(nd),
-        "minimum": np.empty(nd),
-        "maximum": np.empty(nd),
-    }
-    return raw.aggregate_into(**{**args, **replace})
+    rows = {"device_id": np.zeros(n, np.uint32), "timestamp": np.zeros(n, np.int64)}
+    if kernel == "aggregate_into":
+        outputs = {name: np.empty(nd) for name in ("total", "minimum", "maximum")}
+        return {
+            "device_id": rows["device_id"],
+            "kwh": np.ones(n),
+            "count": np.empty(nd, np.int64),
+            **outputs,
+        }
+    if kernel == "duplicates_into":
+        return {**rows, "out": np.empty(n, np.bool_)}
+    if kernel == "hash_rows_into":
+        return {**rows, "kwh": np.ones(n), "seed": 0, "out": np.empty(n, np.uint64)}
+    return {"data": np.arange(5, dtype=np.uint8), "seed": 0}  # xxh64
 
 
-def _duplicates(raw: Any, **replace: np.ndarray) -> Any:
-    n = 3
-    args = {
-        "device_id": np.zeros(n, np.uint32),
-        "timestamp": np.zeros(n, np.int64),
-        "out": np.empty(n, np.bool_),
-    }
-    return raw.duplicates_into(**{**args, **replace})
+def _call(raw: Any, kernel: str, **replace: Any) -> Any:
+    """``kernel`` on its defaults with some arguments replaced: by a value, or by a function
+    of the default value."""
+    args = _defaults(kernel)
+    for name, value in replace.items():
+        args[name] = value(args[name]) if callable(value) else value
+    return getattr(raw, kernel)(**args)
+
+
+def _aggregate(raw: Any, **replace: Any) -> Any:
+    return _call(raw, "aggregate_into", **replace)
+
+
+def _duplicates(raw: Any, **replace: Any) -> Any:
+    return _call(raw, "duplicates_into", **replace)
 
 
 def _hash_rows(raw: Any, **replace: Any) -> Any:
-    n = 3
-    args = {
-        "device_id": np.zeros(n, np.uint32),
-        "timestamp": np.zeros(n, np.int64),
-        "kwh": np.ones(n),
-        "seed": 0,
-        "out": np.empty(n, np.uint64),
-    }
-    return raw.hash_rows_into(**{**args, **replace})
+    return _call(raw, "hash_rows_into", **replace)
 
 
 def _read_only(array: np.ndarray) -> np.ndarray:
     array.flags.writeable = False
     return array
+
+
+def misaligned(array: np.ndarray) -> np.ndarray:
+    """A writable copy of ``array`` whose data starts one byte past an aligned address."""
+    buffer = bytearray(array.nbytes + 1)
+    copy = np.frombuffer(buffer, array.dtype, count=len(array), offset=1)
+    copy[:] = array
+    return copy
 
 
 LAYOUT: dict[str, Fault] = {
@@ -142,7 +149,19 @@ LAYOUT: dict[str, Fault] = {
     "hash_rows, seed -1": Fault(lambda raw: _hash_rows(raw, seed=-1), (*ERRORS, OverflowError), ""),
 }
 
-FAULTS: dict[str, Fault] = {**LAYOUT}
+# Every array argument whose dtype has an alignment, of every kernel, one at a time.
+MISALIGNED: dict[str, Fault] = {
+    f"{kernel}, {name} misaligned": Fault(
+        lambda raw, kernel=kernel, name=name: _call(raw, kernel, **{name: misaligned}),
+        (TypeError,),
+        "align",
+    )
+    for kernel in ("aggregate_into", "duplicates_into", "hash_rows_into", "xxh64")
+    for name, value in _defaults(kernel).items()
+    if isinstance(value, np.ndarray) and value.dtype.alignment > 1
+}
+
+FAULTS: dict[str, Fault] = {**LAYOUT, **MISALIGNED}
 
 
 def main(module: str, first: int) -> None:

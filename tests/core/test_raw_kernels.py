@@ -15,12 +15,13 @@ import subprocess
 import sys
 from functools import cache
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from conftest import load_backend
-from raw_faults import FAULTS
+from raw_faults import FAULTS, misaligned
 
-from hotpath import backends
+from hotpath import backends, data, parity
 
 WITH_RAW = [backend.name for backend in backends.BACKENDS if backend.raw]
 CHILD = Path(__file__).with_name("raw_faults.py")
@@ -73,3 +74,25 @@ def test_bad_call_raises(name: str, fault: str) -> None:
     assert outcome["raised"], f"accepted; expected {wanted}"
     assert outcome["raised"] in {error.__name__ for error in expected.raises}, outcome
     assert re.search(expected.match, outcome["message"]), outcome["message"]
+
+
+@pytest.mark.parametrize("kernel", backends.KERNELS)
+def test_public_functions_copy_misaligned_input(
+    accelerated: ModuleType, reference: ModuleType, kernel: str
+) -> None:
+    # The raw kernels refuse misaligned arrays; the contract copies them to aligned ones.
+    rows = data.generate(500, 20)
+    ids, stamps, kwh = (misaligned(c) for c in (rows.device_id, rows.timestamp, rows.kwh))
+    assert not (ids.flags.aligned or stamps.flags.aligned or kwh.flags.aligned)
+    columns, rest = {
+        "aggregate": ((ids, kwh), (rows.n_devices,)),
+        "duplicates": ((ids, stamps), ()),
+        "xxh64": ((kwh,), ()),
+        "hash_rows": ((ids, stamps, kwh), (7,)),
+    }[kernel]
+    got = getattr(accelerated, kernel)(*columns, *rest)
+    # python_ref on plain Python values: lists, and for xxh64 the bytes themselves
+    plain = [c.tobytes() if kernel == "xxh64" else c.tolist() for c in columns]
+    want = getattr(reference, kernel)(*plain, *rest)
+    exact = backends.get(accelerated.__name__).exact
+    assert parity.mismatch(kernel, got, want, exact=exact) is None

@@ -46,6 +46,7 @@ except ImportError as error:  # pragma: no cover - depends on the environment
         "(it is a dependency of hotpath: pip install -e .)"
     ) from error
 
+from hotpath import rawchecks
 from hotpath.contract import Aggregates
 
 __all__ = [
@@ -412,17 +413,20 @@ def aggregate_into(
 ) -> int:
     """Fill the n_devices = len(count) outputs; -1 on success, else the index
     of the first row whose device id is >= n_devices."""
+    rawchecks.aggregate_into(device_id, kwh, count, total, minimum, maximum)
     outs = (count, total, minimum, maximum)
     return int(_run_into("aggregate", (device_id, kwh, len(count)), outs))
 
 
 def duplicates_into(device_id: np.ndarray, timestamp: np.ndarray, out: np.ndarray) -> None:
     """out[i] = True iff an earlier row has the same (device_id, timestamp)."""
+    rawchecks.duplicates_into(device_id, timestamp, out)
     _run_into("duplicates", (device_id, timestamp), (out,))
 
 
 def xxh64(data: np.ndarray, seed: int) -> int:
     """XXH64 of a uint8 array; seed in [0, 2**64)."""
+    rawchecks.xxh64(data, seed)
     return int(_run_into("xxh64", (data, seed))) & U64_MASK
 
 
@@ -430,6 +434,7 @@ def hash_rows_into(
     device_id: np.ndarray, timestamp: np.ndarray, kwh: np.ndarray, seed: int, out: np.ndarray
 ) -> None:
     """out[i] = XXH64(struct.pack("<Iqd", device_id[i], timestamp[i], kwh[i]), seed)."""
+    rawchecks.hash_rows_into(device_id, timestamp, kwh, seed, out)
     _run_into("hash_rows", (device_id, timestamp, kwh, seed), (out,))
 
 
