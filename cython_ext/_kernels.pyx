@@ -102,6 +102,21 @@ cdef int _aligned(str kernel, str name, const void *data, Py_ssize_t n, size_t a
     return 0
 
 
+cdef int _disjoint(str kernel, tuple names, const void **data, const size_t *nbytes,
+                   int n_outputs) except -1:
+    # The first n_outputs of the len(names) arrays are outputs; none may share a byte with any
+    # other array (inputs may overlap each other: they are only read). See hotpath.rawchecks.
+    cdef int i, j, n = len(names)
+    cdef uintptr_t a, b
+    for i in range(n_outputs):
+        a = <uintptr_t>data[i]
+        for j in range(i + 1, n):
+            b = <uintptr_t>data[j]
+            if nbytes[i] and nbytes[j] and a < b + nbytes[j] and b < a + nbytes[i]:
+                raise ValueError(f"{kernel}: {names[i]} overlaps {names[j]} in memory")
+    return 0
+
+
 # ---------------------------------------------------------------------------------------------
 # aggregate
 # ---------------------------------------------------------------------------------------------
@@ -134,6 +149,13 @@ def aggregate_into(const uint32_t[::1] device_id not None, const double[::1] kwh
     _aligned("aggregate_into", "total", tot, nd, ALIGN_F64)
     _aligned("aggregate_into", "minimum", mn, nd, ALIGN_F64)
     _aligned("aggregate_into", "maximum", mx, nd, ALIGN_F64)
+    cdef const void *data[6]
+    cdef size_t nbytes[6]
+    data[:] = [cnt, tot, mn, mx, ids, vals]
+    nbytes[:] = [nd * sizeof(int64_t), nd * sizeof(double), nd * sizeof(double),
+                 nd * sizeof(double), n * sizeof(uint32_t), n * sizeof(double)]
+    _disjoint("aggregate_into", ("count", "total", "minimum", "maximum", "device_id", "kwh"),
+              data, nbytes, 4)
 
     with nogil:
         # +inf/-inf sentinels make the row loop free of "first value" branches; devices that saw
@@ -205,6 +227,11 @@ def duplicates_into(const uint32_t[::1] device_id not None, const int64_t[::1] t
                          f"({n}, {timestamp.shape[0]}, {out.shape[0]})")
     _aligned("duplicates_into", "device_id", &device_id[0], n, ALIGN_U32)
     _aligned("duplicates_into", "timestamp", &timestamp[0], n, ALIGN_I64)
+    cdef const void *data[3]
+    cdef size_t nbytes[3]
+    data[:] = [&out[0], &device_id[0], &timestamp[0]]
+    nbytes[:] = [n, n * sizeof(uint32_t), n * sizeof(int64_t)]
+    _disjoint("duplicates_into", ("out", "device_id", "timestamp"), data, nbytes, 1)
     if n == 0:
         return
 
@@ -366,6 +393,12 @@ def hash_rows_into(const uint32_t[::1] device_id not None, const int64_t[::1] ti
     _aligned("hash_rows_into", "timestamp", ts, n, ALIGN_I64)
     _aligned("hash_rows_into", "kwh", vals, n, ALIGN_F64)
     _aligned("hash_rows_into", "out", o, n, ALIGN_U64)
+    cdef const void *data[4]
+    cdef size_t nbytes[4]
+    data[:] = [o, ids, ts, vals]
+    nbytes[:] = [n * sizeof(uint64_t), n * sizeof(uint32_t), n * sizeof(int64_t),
+                 n * sizeof(double)]
+    _disjoint("hash_rows_into", ("out", "device_id", "timestamp", "kwh"), data, nbytes, 1)
     with nogil:
         # The 20-byte record is built from values, not memory, so no packing and no byte-order
         # concerns: words are the little-endian reads XXH64 would make of the packed bytes.

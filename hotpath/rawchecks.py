@@ -9,6 +9,11 @@ backend's raw kernels (see hotpath.contract.RawKernels):
   C-contiguous and aligned: TypeError otherwise;
 - outputs are writable, and the arrays that share a length have the same
   length: ValueError otherwise;
+- no output shares memory with an input or with another output: ValueError.
+  A kernel reads its inputs while it writes its outputs, and compiled code may
+  assume they are apart (C's const pointers, Rust's & and &mut slices), so an
+  overlap is a wrong answer at best and undefined behaviour in Rust. Inputs
+  may overlap each other: they are only read;
 - a seed is an integer in [0, 2**64): TypeError or ValueError.
 
 The backends whose raw kernels are Python functions (numpy_impl, numba_impl,
@@ -65,6 +70,19 @@ def _lengths(kernel: str, *named: tuple[str, int]) -> None:
             )
 
 
+def _disjoint(
+    kernel: str,
+    outputs: tuple[tuple[str, np.ndarray], ...],
+    inputs: tuple[tuple[str, np.ndarray], ...],
+) -> None:
+    """ValueError if an output shares a byte with an input or another output. The arrays are
+    1-D and C-contiguous by now, so NumPy's extent test is exact, whatever their bases."""
+    for i, (name, output) in enumerate(outputs):
+        for other, array in (*inputs, *outputs[:i]):
+            if np.may_share_memory(output, array):
+                raise ValueError(f"{kernel}: {name} overlaps {other} in memory")
+
+
 def seed(value: Any) -> int:
     """``value`` as an int in [0, 2**64): TypeError for a non-integer, ValueError outside."""
     value = operator.index(value)
@@ -89,6 +107,11 @@ def aggregate_into(
         ("minimum", _array(k, "minimum", minimum, F64, output=True)),
         ("maximum", _array(k, "maximum", maximum, F64, output=True)),
     )
+    _disjoint(
+        k,
+        (("count", count), ("total", total), ("minimum", minimum), ("maximum", maximum)),
+        (("device_id", device_id), ("kwh", kwh)),
+    )
 
 
 def duplicates_into(device_id: Any, timestamp: Any, out: Any) -> None:
@@ -99,6 +122,7 @@ def duplicates_into(device_id: Any, timestamp: Any, out: Any) -> None:
         ("timestamp", _array(k, "timestamp", timestamp, I64)),
         ("out", _array(k, "out", out, BOOL, output=True)),
     )
+    _disjoint(k, (("out", out),), (("device_id", device_id), ("timestamp", timestamp)))
 
 
 def xxh64(data: Any, seed_value: Any) -> int:
@@ -116,5 +140,8 @@ def hash_rows_into(device_id: Any, timestamp: Any, kwh: Any, seed_value: Any, ou
         ("timestamp", _array(k, "timestamp", timestamp, I64)),
         ("kwh", _array(k, "kwh", kwh, F64)),
         ("out", _array(k, "out", out, U64, output=True)),
+    )
+    _disjoint(
+        k, (("out", out),), (("device_id", device_id), ("timestamp", timestamp), ("kwh", kwh))
     )
     return seed(seed_value)

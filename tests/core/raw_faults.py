@@ -161,7 +161,63 @@ MISALIGNED: dict[str, Fault] = {
     if isinstance(value, np.ndarray) and value.dtype.alignment > 1
 }
 
-FAULTS: dict[str, Fault] = {**LAYOUT, **MISALIGNED}
+
+def _overlapping(
+    first: Any, second: Any, counts: tuple[int, int] = (3, 3), offset: int = 0
+) -> list[np.ndarray]:
+    """Two writable arrays over the same bytes, of counts[0] and counts[1] elements, the second
+    starting ``offset`` bytes in, each through a base object of its own (so checks of a shared
+    base, NumPy's or rust-numpy's, cannot see it; only the addresses tell)."""
+    first, second = np.dtype(first), np.dtype(second)
+    memory = bytearray(max(first.itemsize * counts[0], offset + second.itemsize * counts[1]))
+    return [
+        np.frombuffer(memoryview(memory), first, count=counts[0]),
+        np.frombuffer(memoryview(memory), second, count=counts[1], offset=offset),
+    ]
+
+
+def _overlap(kernel: str, names: tuple[str, str], dtypes: tuple[str, str], **how: Any) -> Fault:
+    def call(raw: Any) -> Any:
+        arrays = _overlapping(*dtypes, **how)
+        return _call(raw, kernel, **dict(zip(names, arrays)))
+
+    return Fault(call, ERRORS, "overlap|borrowed")
+
+
+# An output sharing memory with an input or with another output: C reads it through a const
+# pointer while writing it (a wrong answer at best), Rust holds a & and a &mut slice over it
+# (undefined behaviour), Wasm copies it out over its own input.
+OVERLAPS: dict[str, Fault] = {
+    "hash_rows_into, out over kwh": _overlap("hash_rows_into", ("kwh", "out"), ("f8", "u8")),
+    "hash_rows_into, out over timestamp, 8 bytes in": _overlap(
+        "hash_rows_into", ("timestamp", "out"), ("i8", "u8"), offset=8
+    ),
+    "hash_rows_into, out over device_id": _overlap(
+        "hash_rows_into", ("device_id", "out"), ("u4", "u8")
+    ),
+    "duplicates_into, out over device_id": _overlap(
+        "duplicates_into", ("device_id", "out"), ("u4", "?"), offset=4
+    ),
+    "duplicates_into, out over timestamp": _overlap(
+        "duplicates_into", ("timestamp", "out"), ("i8", "?")
+    ),
+    "aggregate_into, total over kwh": _overlap(
+        "aggregate_into", ("kwh", "total"), ("f8", "f8"), counts=(3, 2), offset=8
+    ),
+    "aggregate_into, count over device_id": _overlap(
+        "aggregate_into", ("device_id", "count"), ("u4", "i8"), counts=(3, 2)
+    ),
+    "aggregate_into, minimum over maximum": _overlap(
+        "aggregate_into", ("maximum", "minimum"), ("f8", "f8"), counts=(2, 2), offset=8
+    ),
+    "aggregate_into, count a view of total": Fault(
+        lambda raw: (lambda t: _aggregate(raw, total=t, count=t.view(np.int64)))(np.empty(2)),
+        ERRORS,
+        "overlap|borrowed",
+    ),
+}
+
+FAULTS: dict[str, Fault] = {**LAYOUT, **MISALIGNED, **OVERLAPS}
 
 
 def main(module: str, first: int) -> None:
