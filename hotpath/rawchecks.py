@@ -35,6 +35,7 @@ U8, U32, I64, U64, F64, BOOL = (
     np.dtype(name) for name in ("uint8", "uint32", "int64", "uint64", "float64", "bool")
 )
 SEED_LIMIT = 1 << 64
+_may_share_memory = np.may_share_memory  # ~0.2 us a call: up to 14 pairs per call
 
 
 def _array(kernel: str, name: str, value: Any, dtype: np.dtype, output: bool = False) -> int:
@@ -78,9 +79,10 @@ def _disjoint(
     """ValueError if an output shares a byte with an input or another output. The arrays are
     1-D and C-contiguous by now, so NumPy's extent test is exact, whatever their bases."""
     for i, (name, output) in enumerate(outputs):
-        for other, array in (*inputs, *outputs[:i]):
-            if np.may_share_memory(output, array):
-                raise ValueError(f"{kernel}: {name} overlaps {other} in memory")
+        for others in (inputs, outputs[:i]):
+            for other, array in others:
+                if _may_share_memory(output, array):
+                    raise ValueError(f"{kernel}: {name} overlaps {other} in memory")
 
 
 def seed(value: Any) -> int:
