@@ -2,13 +2,14 @@
 # cython: initializedcheck=False, embedsignature=True
 """Raw Cython 3 kernels of hotpath (see hotpath.contract for the public, validating API).
 
-Every function validates lengths once at the boundary, then runs a tight `nogil` loop over raw
-pointers. The module-wide directives above disable per-element bounds/wraparound/initialization
-checks; this is safe only because each entry point checks the lengths it relies on first and
-every memoryview argument is declared `not None`.
+Every function validates its arguments once at the boundary (the memoryviews check dtype,
+dimensions and contiguity; the code checks lengths and alignment, see hotpath.rawchecks), then
+runs a tight `nogil` loop over raw pointers. The module-wide directives above disable per-element
+bounds/wraparound/initialization checks; this is safe only because each entry point checks what
+it relies on first and every memoryview argument is declared `not None`.
 """
 
-from libc.stdint cimport uint8_t, uint32_t, int64_t, uint64_t
+from libc.stdint cimport uint8_t, uint32_t, int64_t, uint64_t, uintptr_t
 from libc.string cimport memcpy
 from libc.stdlib cimport calloc, free
 from libc.math cimport INFINITY, NAN
@@ -46,6 +47,18 @@ cdef extern from *:
     #define HP_P4 0x85EBCA77C2B2AE63ULL
     #define HP_P5 0x27D4EB2F165667C5ULL
 
+    /* Each type's alignment as NumPy computes it (its ALIGNED flag): the offset of a member
+       after one char. */
+    #include <stddef.h>
+    typedef struct { char c; uint32_t v; } hp_align_u32;
+    typedef struct { char c; int64_t v; } hp_align_i64;
+    typedef struct { char c; uint64_t v; } hp_align_u64;
+    typedef struct { char c; double v; } hp_align_f64;
+    #define HP_ALIGN_U32 offsetof(hp_align_u32, v)
+    #define HP_ALIGN_I64 offsetof(hp_align_i64, v)
+    #define HP_ALIGN_U64 offsetof(hp_align_u64, v)
+    #define HP_ALIGN_F64 offsetof(hp_align_f64, v)
+
     #if defined(__GNUC__) || defined(__clang__)
       #define HP_PREFETCH_W(p) __builtin_prefetch((p), 1, 3)
     #else
@@ -62,6 +75,10 @@ cdef extern from *:
     const uint64_t P3 "HP_P3"
     const uint64_t P4 "HP_P4"
     const uint64_t P5 "HP_P5"
+    const size_t ALIGN_U32 "HP_ALIGN_U32"
+    const size_t ALIGN_I64 "HP_ALIGN_I64"
+    const size_t ALIGN_U64 "HP_ALIGN_U64"
+    const size_t ALIGN_F64 "HP_ALIGN_F64"
 
 
 cdef str _cython_version():
@@ -74,6 +91,30 @@ cdef str _cython_version():
 
 
 BUILD_INFO = f"{(<bytes>HP_CC_VERSION).decode('ascii', 'replace').strip()}, {_cython_version()}"
+
+
+cdef int _aligned(str kernel, str name, const void *data, Py_ssize_t n, size_t alignment) except -1:
+    # A typed memoryview accepts any address; loading a misaligned element is undefined behaviour.
+    # Like NumPy, an empty array counts as aligned.
+    if n > 0 and (<uintptr_t>data) % alignment:
+        raise TypeError(f"{kernel}: {name} is misaligned: its data must start at a multiple of "
+                        f"{alignment} bytes")
+    return 0
+
+
+cdef int _disjoint(str kernel, tuple names, const void **data, const size_t *nbytes,
+                   int n_outputs) except -1:
+    # The first n_outputs of the len(names) arrays are outputs; none may share a byte with any
+    # other array (inputs may overlap each other: they are only read). See hotpath.rawchecks.
+    cdef int i, j, n = len(names)
+    cdef uintptr_t a, b
+    for i in range(n_outputs):
+        a = <uintptr_t>data[i]
+        for j in range(i + 1, n):
+            b = <uintptr_t>data[j]
+            if nbytes[i] and nbytes[j] and a < b + nbytes[j] and b < a + nbytes[i]:
+                raise ValueError(f"{kernel}: {names[i]} overlaps {names[j]} in memory")
+    return 0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -102,6 +143,19 @@ def aggregate_into(const uint32_t[::1] device_id not None, const double[::1] kwh
     cdef Py_ssize_t i, bad = -1
     cdef uint32_t d
     cdef double x, m
+    _aligned("aggregate_into", "device_id", ids, n, ALIGN_U32)
+    _aligned("aggregate_into", "kwh", vals, n, ALIGN_F64)
+    _aligned("aggregate_into", "count", cnt, nd, ALIGN_I64)
+    _aligned("aggregate_into", "total", tot, nd, ALIGN_F64)
+    _aligned("aggregate_into", "minimum", mn, nd, ALIGN_F64)
+    _aligned("aggregate_into", "maximum", mx, nd, ALIGN_F64)
+    cdef const void *data[6]
+    cdef size_t nbytes[6]
+    data[:] = [cnt, tot, mn, mx, ids, vals]
+    nbytes[:] = [nd * sizeof(int64_t), nd * sizeof(double), nd * sizeof(double),
+                 nd * sizeof(double), n * sizeof(uint32_t), n * sizeof(double)]
+    _disjoint("aggregate_into", ("count", "total", "minimum", "maximum", "device_id", "kwh"),
+              data, nbytes, 4)
 
     with nogil:
         # +inf/-inf sentinels make the row loop free of "first value" branches; devices that saw
@@ -171,6 +225,13 @@ def duplicates_into(const uint32_t[::1] device_id not None, const int64_t[::1] t
     if timestamp.shape[0] != n or out.shape[0] != n:
         raise ValueError(f"device_id, timestamp and out lengths differ "
                          f"({n}, {timestamp.shape[0]}, {out.shape[0]})")
+    _aligned("duplicates_into", "device_id", &device_id[0], n, ALIGN_U32)
+    _aligned("duplicates_into", "timestamp", &timestamp[0], n, ALIGN_I64)
+    cdef const void *data[3]
+    cdef size_t nbytes[3]
+    data[:] = [&out[0], &device_id[0], &timestamp[0]]
+    nbytes[:] = [n, n * sizeof(uint32_t), n * sizeof(int64_t)]
+    _disjoint("duplicates_into", ("out", "device_id", "timestamp"), data, nbytes, 1)
     if n == 0:
         return
 
@@ -328,6 +389,16 @@ def hash_rows_into(const uint32_t[::1] device_id not None, const int64_t[::1] ti
     cdef uint64_t h0 = seed + P5 + 20  # the < 32-byte start state, shared by every row
     cdef uint64_t h, t, bits
     cdef Py_ssize_t i
+    _aligned("hash_rows_into", "device_id", ids, n, ALIGN_U32)
+    _aligned("hash_rows_into", "timestamp", ts, n, ALIGN_I64)
+    _aligned("hash_rows_into", "kwh", vals, n, ALIGN_F64)
+    _aligned("hash_rows_into", "out", o, n, ALIGN_U64)
+    cdef const void *data[4]
+    cdef size_t nbytes[4]
+    data[:] = [o, ids, ts, vals]
+    nbytes[:] = [n * sizeof(uint64_t), n * sizeof(uint32_t), n * sizeof(int64_t),
+                 n * sizeof(double)]
+    _disjoint("hash_rows_into", ("out", "device_id", "timestamp", "kwh"), data, nbytes, 1)
     with nogil:
         # The 20-byte record is built from values, not memory, so no packing and no byte-order
         # concerns: words are the little-endian reads XXH64 would make of the packed bytes.

@@ -25,6 +25,9 @@ class Backend:
     technology: str
     build: str  # how the build produces it
     exact: bool = True  # sequential: bit-exact with python_ref, sums included
+    # The module of its raw kernels (hotpath.contract.RawKernels), which the tests also call
+    # directly: "" when it has none (python_ref).
+    raw: str = ""
     # Needs a toolchain beyond the README's base set-up: when unavailable, the test suite skips
     # it (with the reason) instead of failing. CI installs its toolchain, so CI still runs it.
     optional: bool = False
@@ -32,15 +35,36 @@ class Backend:
 
 BACKENDS: tuple[Backend, ...] = (
     Backend(REFERENCE, "pure Python, standard library only (the reference)", "none"),
-    Backend("numpy_impl", "vectorized NumPy", "none"),
-    Backend("numba_impl", "Numba @njit (LLVM, compiled at first call, cached)", "none"),
-    Backend("cffi_ext", "C99 through cffi, API mode", "CMake, cffi-generated wrapper"),
-    Backend("cython_ext", "Cython 3, typed memoryviews, nogil loops", "CMake, cython"),
-    Backend("rust_ext", "Rust through PyO3 and rust-numpy", "cargo (maturin standalone)"),
+    Backend("numpy_impl", "vectorized NumPy", "none", raw="numpy_impl._kernels"),
+    Backend(
+        "numba_impl",
+        "Numba @njit (LLVM, compiled at first call, cached)",
+        "none",
+        raw="numba_impl._kernels",
+    ),
+    Backend(
+        "cffi_ext",
+        "C99 through cffi, API mode",
+        "CMake, cffi-generated wrapper",
+        raw="cffi_ext._raw",
+    ),
+    Backend(
+        "cython_ext",
+        "Cython 3, typed memoryviews, nogil loops",
+        "CMake, cython",
+        raw="cython_ext._kernels",
+    ),
+    Backend(
+        "rust_ext",
+        "Rust through PyO3 and rust-numpy",
+        "cargo (maturin standalone)",
+        raw="rust_ext._kernels",
+    ),
     Backend(
         "wasm_ext",
         "the C99 kernels as wasm32, run in-process by wasmtime",
         "CMake runs clang/wasm-ld when found (wasm/setup-debian.sh)",
+        raw="wasm_ext._raw",
         optional=True,
     ),
 )

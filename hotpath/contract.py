@@ -49,7 +49,8 @@ class RawKernels(Protocol):
     """What a backend implements: kernels on canonical, already-checked arrays.
 
     Inputs are 1-D C-contiguous and may be read-only; outputs are freshly
-    allocated, writable, and sized by the caller.
+    allocated, writable, and sized by the caller. Called directly, a raw
+    kernel checks all of this itself and raises (see hotpath.rawchecks).
     """
 
     def aggregate_into(

@@ -1,9 +1,12 @@
 """Raw Numba kernels on canonical arrays (see hotpath.contract.RawKernels).
 
-Plain Python loops compiled by LLVM at first call. ``cache=True`` keeps the
-machine code on disk, so only the first process pays the compile time;
-``nogil=True`` lets other threads run meanwhile. Integer arithmetic on uint64
-wraps modulo 2**64, as XXH64 needs.
+Plain Python loops compiled by LLVM at first call, without bounds checks:
+each raw kernel below is a Python function that checks its arguments once
+(dtypes, layout, lengths: hotpath.rawchecks) and then enters the compiled
+loop, so a direct call with bad arrays raises instead of reading or writing
+out of bounds. ``cache=True`` keeps the machine code on disk, so only
+the first process pays the compile time; ``nogil=True`` lets other threads run
+meanwhile. Integer arithmetic on uint64 wraps modulo 2**64, as XXH64 needs.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 from numba import njit
+
+from hotpath import rawchecks
 
 PRIME64_1 = np.uint64(0x9E3779B185EBCA87)
 PRIME64_2 = np.uint64(0xC2B2AE3D27D4EB4F)
@@ -66,7 +71,7 @@ def _read32(data, i):
 
 
 @_jit
-def aggregate_into(device_id, kwh, count, total, minimum, maximum):
+def _aggregate_into(device_id, kwh, count, total, minimum, maximum):
     n_devices = len(count)
     for d in range(n_devices):
         count[d] = 0
@@ -102,7 +107,7 @@ def _slot_of(device, stamp, mask):
 
 
 @_jit
-def duplicates_into(device_id, timestamp, out):
+def _duplicates_into(device_id, timestamp, out):
     n = len(device_id)
     capacity = 16
     while capacity < 2 * n:
@@ -184,13 +189,31 @@ def _hash_rows_into(device_id, timestamp, kwh, seed, out):
         out[i] = _avalanche(h)
 
 
+def aggregate_into(
+    device_id: np.ndarray,
+    kwh: np.ndarray,
+    count: np.ndarray,
+    total: np.ndarray,
+    minimum: np.ndarray,
+    maximum: np.ndarray,
+) -> int:
+    rawchecks.aggregate_into(device_id, kwh, count, total, minimum, maximum)
+    return int(_aggregate_into(device_id, kwh, count, total, minimum, maximum))
+
+
+def duplicates_into(device_id: np.ndarray, timestamp: np.ndarray, out: np.ndarray) -> None:
+    rawchecks.duplicates_into(device_id, timestamp, out)
+    _duplicates_into(device_id, timestamp, out)
+
+
 # Numba types a Python int by its value (int64, or an error past 2**63), so the
 # seed crosses as an explicit uint64.
 def xxh64(data: np.ndarray, seed: int) -> int:
-    return int(_xxh64(data, np.uint64(seed)))
+    return int(_xxh64(data, np.uint64(rawchecks.xxh64(data, seed))))
 
 
 def hash_rows_into(
     device_id: np.ndarray, timestamp: np.ndarray, kwh: np.ndarray, seed: int, out: np.ndarray
 ) -> None:
+    seed = rawchecks.hash_rows_into(device_id, timestamp, kwh, seed, out)
     _hash_rows_into(device_id, timestamp, kwh, np.uint64(seed), out)

@@ -1,9 +1,15 @@
-"""Raw NumPy kernels on canonical arrays (see hotpath.contract.RawKernels)."""
+"""Raw NumPy kernels on canonical arrays (see hotpath.contract.RawKernels).
+
+Called directly, each checks its arguments first (hotpath.rawchecks), as every
+backend's raw kernels do.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
+
+from hotpath import rawchecks
 
 PRIME64_1 = np.uint64(0x9E3779B185EBCA87)
 PRIME64_2 = np.uint64(0xC2B2AE3D27D4EB4F)
@@ -39,6 +45,7 @@ def aggregate_into(
     minimum: npt.NDArray[np.float64],
     maximum: npt.NDArray[np.float64],
 ) -> int:
+    rawchecks.aggregate_into(device_id, kwh, count, total, minimum, maximum)
     n_devices = len(count)
     if device_id.size and device_id.max() >= n_devices:
         return int(np.argmax(device_id >= n_devices))
@@ -84,6 +91,7 @@ def duplicates_into(
     timestamp: npt.NDArray[np.int64],
     out: npt.NDArray[np.bool_],
 ) -> None:
+    rawchecks.duplicates_into(device_id, timestamp, out)
     # A stable sort by (device, timestamp) puts each key's first row first in
     # its run; every later row of the run is a duplicate.
     order = np.lexsort((timestamp, device_id))
@@ -94,6 +102,7 @@ def duplicates_into(
 
 
 def xxh64(data: npt.NDArray[np.uint8], seed: int) -> int:
+    seed = rawchecks.xxh64(data, seed)
     length = len(data)
     body = length - length % 32
     with np.errstate(over="ignore"):
@@ -134,6 +143,7 @@ def hash_rows_into(
     seed: int,
     out: npt.NDArray[np.uint64],
 ) -> None:
+    seed = rawchecks.hash_rows_into(device_id, timestamp, kwh, seed, out)
     # Rows are independent, so XXH64 of the 20-byte "<Iqd" row vectorizes over
     # rows: two 8-byte words, one 4-byte word, then the avalanche.
     ts = timestamp.view(np.uint64)

@@ -284,20 +284,39 @@ static inline uint64_t hp_key_hash(uint32_t id, int64_t ts)
     return x;
 }
 
+size_t hp_duplicates_scratch(size_t n, size_t max_part)
+{
+    const size_t max_slots = SIZE_MAX / sizeof(uint64_t);
+    size_t tcap = 16;
+
+    /* tcap: the smallest power of two >= 4 * max_part (at least 16). Compared
+       as tcap / 4 < max_part (exact: tcap is a multiple of 4), so neither
+       4 * max_part nor the doubling can overflow. */
+    while (tcap / ((size_t)1 << HP_TABLE_LOAD_SHIFT) < max_part) {
+        if (tcap > max_slots / 2)
+            return 0;
+        tcap <<= 1;
+    }
+    /* One block: n entries, then the table. */
+    if (n > max_slots || tcap > max_slots - n)
+        return 0;
+    return (n + tcap) * sizeof(uint64_t);
+}
+
 int hp_duplicates(const uint32_t *device_id, const int64_t *timestamp,
                   size_t n, uint8_t *out)
 {
     size_t bounds[((size_t)1 << HP_PART_MAX_LOG2) + 1];
     uint64_t idx_mask, *entries, *table;
     unsigned idx_bits, pbits, pshift;
-    size_t nparts, p, i, max_part, tcap;
+    size_t nparts, p, i, max_part, scratch;
 
     if (n == 0)
         return 0;
-    /* Entries + table are <= ~(1 + 8) * n slots; refuse sizes whose byte
-       count could overflow (such an allocation would fail anyway). This
-       also keeps idx_bits < 64 below, so every shift is defined. */
-    if (n > SIZE_MAX / (16 * sizeof(uint64_t)))
+    /* The entries and the smallest table must fit in size_t bytes (the
+       exact check follows the histogram). This also keeps n < 2**61, so
+       idx_bits < 64 below and every shift is defined. */
+    if (hp_duplicates_scratch(n, 0) == 0)
         return -1;
 
     /* Row-index field: idx_mask >= n so that i + 1 always fits. */
@@ -331,11 +350,11 @@ int hp_duplicates(const uint32_t *device_id, const int64_t *timestamp,
         bounds[p] += bounds[p - 1];
     }
 
-    tcap = 16;
-    while (tcap < (max_part << HP_TABLE_LOAD_SHIFT))
-        tcap <<= 1; /* <= 8n by the size check above: no overflow */
-
-    entries = (uint64_t *)malloc((n + tcap) * sizeof(uint64_t));
+    /* Exactly the allocation's size: refused only if it overflows size_t. */
+    scratch = hp_duplicates_scratch(n, max_part);
+    if (scratch == 0)
+        return -1;
+    entries = (uint64_t *)malloc(scratch);
     if (entries == NULL)
         return -1;
     table = entries + n;
@@ -359,7 +378,8 @@ int hp_duplicates(const uint32_t *device_id, const int64_t *timestamp,
         for (p = 0; p < nparts; p++) {
             const size_t hi = bounds[p];
             size_t cap = 16, mask, k;
-            while (cap < ((hi - lo) << HP_TABLE_LOAD_SHIFT))
+            /* as in hp_duplicates_scratch: cap <= tcap, the table's room */
+            while (cap / ((size_t)1 << HP_TABLE_LOAD_SHIFT) < hi - lo)
                 cap <<= 1;
             mask = cap - 1;
             memset(table, 0, cap * sizeof(uint64_t));

@@ -35,6 +35,11 @@ int64_t hp_aggregate(const uint32_t *device_id, const double *kwh, size_t n,
 int hp_duplicates(const uint32_t *device_id, const int64_t *timestamp,
                   size_t n, uint8_t *out);
 
+/* The bytes hp_duplicates allocates for n rows whose largest hash partition
+   holds max_part rows, or 0 when that count does not fit in size_t (then
+   hp_duplicates returns -1 without allocating). */
+size_t hp_duplicates_scratch(size_t n, size_t max_part);
+
 /* XXH64 of len bytes at data (no alignment requirement). */
 uint64_t hp_xxh64(const void *data, size_t len, uint64_t seed);
 

@@ -2,15 +2,18 @@
 //!
 //! This is the raw interface: `hotpath.contract` validates user input and hands over canonical
 //! 1-D contiguous arrays. Each function here still extracts arrays by exact dtype (TypeError
-//! otherwise), insists on contiguity via `as_slice` (a Python exception for a strided view,
-//! never unchecked pointer arithmetic), checks that lengths agree (ValueError), and then runs
-//! the plain-slice kernel with the GIL released.
+//! otherwise), checks that no output shares memory with another argument (ValueError: a `&`
+//! and a `&mut` slice over the same bytes would be undefined behaviour), insists on contiguity
+//! and alignment via `as_slice` (a Python exception for a strided view, never unchecked pointer
+//! arithmetic), checks that lengths agree (ValueError), and then runs the plain-slice kernel
+//! with the GIL released. The rule is hotpath.rawchecks', which every backend follows.
 
 mod aggregate;
 mod csv;
 mod duplicates;
 mod xxh64;
 
+use numpy::{Element, PyArray1, PyArrayMethods, PyUntypedArrayMethods};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
@@ -25,9 +28,33 @@ fn check_lengths(func: &str, first: (&str, usize), others: &[(&str, usize)]) -> 
     }
 }
 
+/// The bytes `start..end` an array's elements span, as addresses. Exact for a contiguous array;
+/// any other is refused by `as_slice` before a slice of it exists.
+fn span<T: Element>(array: &Bound<'_, PyArray1<T>>) -> (usize, usize) {
+    let start = array.data().addr();
+    (start, start + array.len() * size_of::<T>())
+}
+
+/// ValueError if one of the first `outputs` arrays shares a byte with any other array. rust-numpy
+/// tracks borrows by base object, so it misses two views of one buffer through different bases
+/// (e.g. two `np.frombuffer(memoryview(b))`); the addresses do not. Inputs may overlap: they
+/// are only read.
+fn check_disjoint(func: &str, arrays: &[(&str, (usize, usize))], outputs: usize) -> PyResult<()> {
+    for (i, &(name, (start, end))) in arrays.iter().enumerate().take(outputs) {
+        for &(other, (other_start, other_end)) in &arrays[i + 1..] {
+            if start < end && other_start < other_end && start < other_end && other_start < end {
+                return Err(PyValueError::new_err(format!(
+                    "{func}: {name} overlaps {other} in memory"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
 #[pymodule]
 mod _kernels {
-    use super::check_lengths;
+    use super::{check_disjoint, check_lengths, span};
     use numpy::{PyReadonlyArray1, PyReadwriteArray1};
     use pyo3::exceptions::{PyMemoryError, PyValueError};
     use pyo3::prelude::*;
@@ -50,6 +77,18 @@ mod _kernels {
         mut maximum: PyReadwriteArray1<'_, f64>,
     ) -> PyResult<i64> {
         const F: &str = "aggregate_into";
+        check_disjoint(
+            F,
+            &[
+                ("count", span(&count)),
+                ("total", span(&total)),
+                ("minimum", span(&minimum)),
+                ("maximum", span(&maximum)),
+                ("device_id", span(&device_id)),
+                ("kwh", span(&kwh)),
+            ],
+            4,
+        )?;
         let device_id = device_id.as_slice()?;
         let kwh = kwh.as_slice()?;
         let count = count.as_slice_mut()?;
@@ -81,6 +120,15 @@ mod _kernels {
         mut out: PyReadwriteArray1<'_, bool>,
     ) -> PyResult<()> {
         const F: &str = "duplicates_into";
+        check_disjoint(
+            F,
+            &[
+                ("out", span(&out)),
+                ("device_id", span(&device_id)),
+                ("timestamp", span(&timestamp)),
+            ],
+            1,
+        )?;
         let device_id = device_id.as_slice()?;
         let timestamp = timestamp.as_slice()?;
         let out = out.as_slice_mut()?;
@@ -113,6 +161,16 @@ mod _kernels {
         mut out: PyReadwriteArray1<'_, u64>,
     ) -> PyResult<()> {
         const F: &str = "hash_rows_into";
+        check_disjoint(
+            F,
+            &[
+                ("out", span(&out)),
+                ("device_id", span(&device_id)),
+                ("timestamp", span(&timestamp)),
+                ("kwh", span(&kwh)),
+            ],
+            1,
+        )?;
         let device_id = device_id.as_slice()?;
         let timestamp = timestamp.as_slice()?;
         let kwh = kwh.as_slice()?;

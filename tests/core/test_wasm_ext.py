@@ -6,8 +6,10 @@ suite's registry-parametrized tests like every other backend's.
 
 from __future__ import annotations
 
+import os
 import threading
 from types import ModuleType
+from typing import Callable
 
 import numpy as np
 import pytest
@@ -15,6 +17,9 @@ from conftest import load_backend
 
 import python_ref
 from hotpath import data, parity
+
+# Tests that need more than a GiB of memory and seconds run only when asked (.ci/run asks).
+BIG = os.environ.get("HOTPATH_BIG_TESTS") == "1"
 
 
 @pytest.fixture(scope="module")
@@ -94,6 +99,28 @@ def test_a_trap_is_an_error_and_the_instance_is_replaced(wasm: ModuleType) -> No
     assert wasm.xxh64(b"abc", 1) == python_ref.xxh64(b"abc", 1)
 
 
+def test_exports_are_called_through_the_fast_path(wasm: ModuleType) -> None:
+    # _raw calls each export through the C API with its type read once (wasmtime-py's
+    # Func.__call__ costs ~60 us a call); it must be in use, and agree with the public path.
+    from wasm_ext import _raw
+
+    with _raw._LOCK:
+        instance = _raw._instance()
+        assert all(hasattr(f, "__wrapped__") for f in instance.functions.values()), (
+            "this wasmtime-py lacks the internals _raw._caller uses: every call is ~60 us slower"
+        )
+        data = np.frombuffer(b"the fast path" * 3, np.uint8)
+        address = instance.reusable_block(data.nbytes)
+        instance.view()[address : address + data.nbytes] = data
+        public = instance.functions["hp_xxh64"].__wrapped__
+        for seed in (0, 1, 2**63 - 1, -1, -(2**63)):  # i64: the seed as Wasm passes it
+            fast = instance.call("hp_xxh64", address, data.nbytes, seed)
+            assert fast == public(instance.store, address, data.nbytes, seed)
+            assert fast & _raw.U64_MASK == cffi_ext.xxh64(data, seed & _raw.U64_MASK)
+        with pytest.raises(TypeError, match="expected 3 arguments"):
+            instance.call("hp_xxh64", address, data.nbytes)
+
+
 def test_raw_kernels_check_what_the_module_relies_on(wasm: ModuleType) -> None:
     from wasm_ext import _raw
 
@@ -101,7 +128,7 @@ def test_raw_kernels_check_what_the_module_relies_on(wasm: ModuleType) -> None:
         _raw.duplicates_into(np.zeros(2, np.int64), np.zeros(2, np.int64), np.empty(2, bool))
     with pytest.raises(ValueError, match="lengths differ"):
         _raw.duplicates_into(np.zeros(2, np.uint32), np.zeros(3, np.int64), np.empty(2, bool))
-    with pytest.raises(ValueError, match="output"):
+    with pytest.raises(ValueError, match="out has length 3"):
         _raw.duplicates_into(np.zeros(2, np.uint32), np.zeros(2, np.int64), np.empty(3, bool))
     with pytest.raises(ValueError, match="seed"):
         _raw.xxh64(np.zeros(2, np.uint8), 2**64)
@@ -128,3 +155,58 @@ def test_threads_share_the_instance_safely(wasm: ModuleType) -> None:
 
 def test_build_info_names_clang_and_wasmtime(wasm: ModuleType) -> None:
     assert "clang" in wasm.BUILD_INFO and "wasmtime" in wasm.BUILD_INFO
+
+
+def _scratch_function(build: str) -> tuple[Callable[[int, int], int], int]:
+    """hp_duplicates_scratch of one build of the C kernels, and that build's size_t bits."""
+    if build == "native":
+        from cffi_ext._kernels import ffi, lib
+
+        return lib.hp_duplicates_scratch, 8 * ffi.sizeof("size_t")
+    load_backend("wasm_ext")
+    import wasmtime
+    from wasm_ext import _raw
+
+    store = wasmtime.Store(_raw._ENGINE)  # an instance of its own: _raw's is left alone
+    function = wasmtime.Instance(store, _raw._MODULE, []).exports(store)["hp_duplicates_scratch"]
+    return (lambda n, max_part: function(store, n, max_part) & 0xFFFF_FFFF), 32
+
+
+def _allocation(n: int, max_part: int, bits: int) -> int:
+    """What hp_duplicates allocates, in exact integers: n entries and a table of the smallest
+    power of two >= 4 * max_part (at least 16) slots of 8 bytes; 0 if that overflows size_t."""
+    slots = n + max(16, 1 << (4 * max_part - 1).bit_length())
+    return 8 * slots if 8 * slots < 1 << bits else 0
+
+
+@pytest.mark.parametrize("build", ["native", "wasm32"])
+def test_duplicates_refuses_exactly_the_sizes_that_overflow(build: str) -> None:
+    scratch, bits = _scratch_function(build)
+    top = (1 << bits) - 1
+    slots = top // 8  # the most uint64_t slots size_t can count the bytes of
+    cases = [
+        (1 << (bits - 7), 1 << (bits - 17)),  # 2**25 rows in wasm32, as hashing spreads them
+        (1 << (bits - 7), 1 << (bits - 7)),  # ... or all in one partition: still fits
+        (1 << (bits - 6), 1 << (bits - 6)),  # the most rows that fit whatever the keys
+        ((1 << (bits - 6)) + 1, (1 << (bits - 6)) + 1),  # its table doubles: too big
+        (slots - 16, 1),  # the most rows: every byte of size_t's range
+        (slots - 15, 1),
+        (slots, 0),
+        (top, 0),
+        (1, top),  # a table too big to count, without overflowing on the way
+        (1, 1 << (bits - 5)),
+        (1, 1 << (bits - 6)),
+        (1000, 1),
+    ]
+    for n, max_part in cases:
+        assert scratch(n, max_part) == _allocation(n, max_part, bits), (n, max_part)
+    # The old guard refused every n above SIZE_MAX / 128: 2**25 rows in wasm32.
+    assert scratch(1 << (bits - 7), 1 << (bits - 7))
+
+
+@pytest.mark.skipif(not BIG, reason="1.5 GiB and seconds: HOTPATH_BIG_TESTS=1 runs it")
+def test_duplicates_of_2_25_rows(wasm: ModuleType) -> None:
+    n = 1 << 25  # refused (MemoryError) while the size guard was 1.8x too strict
+    stamps = np.arange(n, dtype=np.int64) // 2  # every key twice, the second a duplicate
+    got = wasm.duplicates(np.zeros(n, np.uint32), stamps)
+    assert np.array_equal(got, np.arange(n) % 2 == 1)
