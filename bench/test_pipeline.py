@@ -54,8 +54,8 @@ def _unavailable(step: Step) -> str:
 def _memory(step: Step, folder: Path) -> dict[str, Any]:
     """The step's run in a fresh process: its peak memory (hotpath.pipeline.measure)."""
     o = step.options
-    command = [sys.executable, "-m", "hotpath.pipeline.measure", str(folder),
-               "--engine", step.engine, "--reader", o.reader, "--workers", str(o.workers)]  # fmt: skip
+    command = [sys.executable, "-m", "hotpath.pipeline.measure", str(folder), "--engine",
+               step.engine, "--reader", o.reader, "--workers", str(o.workers)]  # fmt: skip
     if o.backend:
         command += ["--backend", o.backend]
     if o.cache is not None:
@@ -124,6 +124,7 @@ def test_pipeline_profiles(profile_rows: int, tmp_path: Path, pipeline_profiles:
     import pstats
 
     from pipeline_cases import dataset
+
     from hotpath import data
 
     small = tmp_path / "small"
@@ -134,8 +135,8 @@ def test_pipeline_profiles(profile_rows: int, tmp_path: Path, pipeline_profiles:
         ("optimized", dataset(profile_rows) / "csv", "columnar"),
     ):
         stats_file = tmp_path / f"{name}.prof"
-        command = [sys.executable, "-m", "hotpath.pipeline.measure", str(folder),
-                   "--engine", engine, "--workers", str(cores()), "--profile", str(stats_file)]  # fmt: skip
+        command = [sys.executable, "-m", "hotpath.pipeline.measure", str(folder), "--engine",
+                   engine, "--workers", str(cores()), "--profile", str(stats_file)]  # fmt: skip
         subprocess.run(command, check=True, capture_output=True)
         text = _top_functions(pstats.Stats(str(stats_file)))
         found[name] = {"rows": PROFILE_ROWS if name == "naive" else profile_rows, "top": text}

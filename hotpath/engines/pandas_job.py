@@ -8,7 +8,7 @@ from collections.abc import Callable
 from hotpath.engines import PeerJob, devices_from, fingerprint
 from hotpath.pipeline.analytics import Stopwatch
 from hotpath.pipeline.grammar import COLUMNS
-from hotpath.pipeline.readers.guarded import NAN_SPELLINGS
+from hotpath.pipeline.readers.guarded import NAN_SPELLINGS, pandas_float_options
 from hotpath.pipeline.report import Devices
 
 
@@ -30,7 +30,7 @@ class PandasJob(PeerJob):
                     dtype={"device_id": "uint32", "timestamp": "int64", "kwh": "float64"},
                     keep_default_na=False,
                     na_values=["", *NAN_SPELLINGS],
-                    float_precision="round_trip",  # correctly rounded, as float() is
+                    **pandas_float_options(),  # correctly rounded, as float() is
                 )
                 for path in files
             ]

@@ -34,6 +34,15 @@ NAN_SPELLINGS = [
 ]
 
 
+def pandas_float_options() -> dict[str, str]:
+    """pandas before 3 parses floats with a fast parser that is not correctly rounded unless
+    asked for ``round_trip``; pandas 3 rounds correctly by default and deprecates the option
+    (both checked against float() by tests/pipeline/test_readers.py)."""
+    import pandas as pd
+
+    return {"float_precision": "round_trip"} if int(pd.__version__.split(".")[0]) < 3 else {}
+
+
 class Unsuitable(Exception):
     """This file is not for the fast parser: the reference reader reads it."""
 

@@ -1,7 +1,7 @@
 """pandas' ``read_csv``: its C parser (``pandas``) or Arrow's (``pandas-pyarrow``).
 
-``float_precision="round_trip"``: pandas' default float parser is faster but not correctly
-rounded (it can differ from ``float()`` in the last bit); the round-trip one is.
+Before pandas 3, its default float parser is faster but not correctly rounded (it can differ
+from ``float()`` in the last bit): there the reader asks for ``float_precision="round_trip"``.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from hotpath.pipeline.grammar import COLUMNS
-from hotpath.pipeline.readers.guarded import NAN_SPELLINGS, Guarded
+from hotpath.pipeline.readers.guarded import NAN_SPELLINGS, Guarded, pandas_float_options
 
 
 class PandasReader(Guarded):
@@ -30,7 +30,7 @@ class PandasReader(Guarded):
     def _columns(self, path: Path, data: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         import pandas as pd
 
-        options = {"float_precision": "round_trip"} if self.engine == "c" else {}
+        options = pandas_float_options() if self.engine == "c" else {}
         frame = pd.read_csv(
             path,
             engine=self.engine,
