@@ -15,7 +15,7 @@ from rich.console import Console
 
 import hotpath
 from hotpath import backends, data, records
-from hotpath.reporting import rows, summary
+from hotpath.reporting import pipeline, rows, summary
 
 XXH64_SIZES = (2**20, 64 * 2**20)
 SCALING_SIZES = (10_000, 100_000, 1_000_000, 10_000_000)
@@ -200,12 +200,17 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
                 terminalreporter.write_line(f"  {o.implementation} {o.kernel} {o.size}: {o.status}")
         return
     timed += _EXTERNAL
-    table = summary.summary_table(timed, _OUTCOMES, machine())
     writer = terminalreporter._tw
     console = Console(file=writer._file, width=max(writer.fullwidth, 140))
-    console.print(table)
-    for line in rows.summary_notes(timed):
-        console.print(line)
+    pipeline_steps = pipeline.steps(timed)
+    kernels = [b for b in timed if b["extra_info"].get("kind") != "pipeline"]
+    if kernels:
+        cases = [o for o in _OUTCOMES if o.kind != "pipeline"]
+        console.print(summary.summary_table(kernels, cases, machine()))
+        for line in rows.summary_notes(kernels):
+            console.print(line)
+    if pipeline_steps:  # bench/test_pipeline.py: a table of its own
+        console.print(pipeline.terminal_table(pipeline_steps))
     if session.compare and not session.compared_mapping:
         console.print(
             f"[yellow]Nothing to compare yet:[/] no earlier run is saved in {session.storage}. "

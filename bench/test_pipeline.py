@@ -8,6 +8,7 @@ Off unless asked for: ``pytest bench/ --hotpath-pipeline 1e5`` (or ``1e5,1e7``).
 from __future__ import annotations
 
 import json
+import shutil
 import statistics
 import subprocess
 import sys
@@ -54,10 +55,14 @@ def _unavailable(step: Step) -> str:
 def _memory(step: Step, folder: Path) -> dict[str, Any]:
     """The step's run in a fresh process: its peak memory (hotpath.pipeline.measure)."""
     o = step.options
+    if step.cold:
+        shutil.rmtree(o.cache, ignore_errors=True)
     command = [sys.executable, "-m", "hotpath.pipeline.measure", str(folder), "--engine",
                step.engine, "--reader", o.reader, "--workers", str(o.workers)]  # fmt: skip
     if o.backend:
         command += ["--backend", o.backend]
+    if step.engine == "naive":  # tracemalloc would slow its pairwise scan tenfold
+        command.append("--no-trace")
     if o.cache is not None:
         command += ["--cache", str(o.cache)] + ([] if o.cache_results else ["--no-cache-results"])
     done = subprocess.run(command, capture_output=True, text=True, check=True)
@@ -90,8 +95,12 @@ def test_pipeline(benchmark: Any, step_case: tuple[Step, int], outcomes: list) -
     want = reference(rows)
     reports: list[Report] = []
 
+    options = step.options
+
     def call() -> Report:
-        report = run([folder], step.engine, step.options)
+        if step.cold:  # an empty cache for every run: what a first run costs
+            shutil.rmtree(options.cache, ignore_errors=True)
+        report = run([folder], step.engine, options)
         reports.append(report)
         return report
 

@@ -22,7 +22,7 @@ from hotpath.pipeline.errors import PipelineError
 from hotpath.pipeline.inputs import discover
 from hotpath.pipeline.report import Report
 
-__all__ = ["Options", "PipelineError", "Report", "current_rss", "run"]
+__all__ = ["Options", "PipelineError", "Report", "current_rss", "peak_rss", "reset_peak_rss", "run"]
 
 
 def current_rss() -> int:
@@ -35,8 +35,26 @@ def current_rss() -> int:
 
 
 def peak_rss() -> int:
-    """The process's peak resident memory so far, in bytes."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+    """This process's peak resident memory so far, in bytes: Linux's VmHWM, which belongs to
+    this program's memory alone. (getrusage's ru_maxrss is no good in a child: it carries the
+    parent's peak across fork and exec.)"""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024  # kB
+    except (OSError, ValueError):
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def reset_peak_rss() -> bool:
+    """Make the peak resident memory the current one (Linux >= 4.0), so that a peak measured
+    afterwards is the peak of what follows; False where that cannot be done."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
 
 
 def cpu_seconds() -> float:

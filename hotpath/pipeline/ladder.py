@@ -20,6 +20,7 @@ class Step:
     kind: str = "ladder"  # ladder, reader, format, peer
     why: str = ""
     cached: bool = False  # needs a cache folder, warmed by a first run
+    cold: bool = False  # every run starts with an empty cache folder (and fills it)
     suffix: str = ".csv"  # the input format
 
 
@@ -47,6 +48,10 @@ def steps(workers: int, cache: Path) -> list[Step]:
              why="one tight compiled loop per kernel"),
         Step("parallel", f"files read in parallel: {workers} threads", "columnar", parallel,
              why="the native reader releases the GIL, so threads parse files at once"),
+        Step("cache-cold", "cache: first run (empty)", "columnar",
+             replace(parallel, cache=cache / "cold"),
+             cold=True, why="the default on new files: parse, then store each file and the "
+                            "result -- what the cache costs"),
         Step("cache-files", "cache: parsed files", "columnar",
              replace(parallel, cache=cache, cache_results=False), cached=True,
              why="unchanged files (by XXH64 of their bytes) are loaded, not parsed"),

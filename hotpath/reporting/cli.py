@@ -36,6 +36,18 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     parser.set_defaults(run=_report)
 
+    performance = commands.add_parser(
+        "performance",
+        help="write PERFORMANCE.md and charts from saved pipeline benchmark runs",
+        description="Write PERFORMANCE.md, pipeline-ladder.png and pipeline-memory.png from "
+        "runs of `pytest bench/ --hotpath-pipeline SIZES`. Without RUN.json: for each size, "
+        "the newest saved run that has it.",
+    )
+    performance.add_argument("runs", nargs="*", type=Path, metavar="RUN.json")
+    performance.add_argument("--storage", type=Path, default=Path(".benchmarks"))
+    performance.add_argument("--out", type=Path, default=Path("reports"))
+    performance.set_defaults(run=_performance)
+
 
 def _report(args: argparse.Namespace) -> int:
     from hotpath.reporting.report import write_report
@@ -45,6 +57,20 @@ def _report(args: argparse.Namespace) -> int:
         written = write_report(args.storage, args.out, args.runs)
     except ReportError as error:
         print(f"hotpath report: error: {error}", file=sys.stderr)
+        return 1
+    for path in written:
+        print(f"wrote {path}")
+    return 0
+
+
+def _performance(args: argparse.Namespace) -> int:
+    from hotpath.reporting.performance import write_performance
+    from hotpath.reporting.saved import ReportError
+
+    try:
+        written = write_performance(args.storage, args.out, args.runs)
+    except ReportError as error:
+        print(f"hotpath performance: error: {error}", file=sys.stderr)
         return 1
     for path in written:
         print(f"wrote {path}")
