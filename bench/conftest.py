@@ -158,9 +158,13 @@ def pytest_benchmark_generate_json(
     machine_info: dict,
     commit_info: dict,
 ) -> Any:
-    """Save the external rows with the run, beside pytest-benchmark's own."""
+    """Save the external rows with the run, beside pytest-benchmark's own, and every
+    case with its verdict: pytest-benchmark saves only what was timed, and a wrong
+    answer or a skip is never timed."""
     outcome = yield
-    outcome.get_result()["hotpath_external"] = _EXTERNAL
+    saved = outcome.get_result()
+    saved["hotpath_external"] = _EXTERNAL
+    saved["hotpath_cases"] = [o.as_dict() for o in _OUTCOMES]
 
 
 @pytest.hookimpl(trylast=True)  # after pytest-benchmark's own tables
@@ -169,25 +173,23 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     if session is None or not _OUTCOMES:
         return
     timed = [bench.as_dict(include_data=False) for bench in session.benchmarks]
+    writer = terminalreporter._tw
+    console = Console(file=writer._file, width=max(writer.fullwidth, 140))
     if not timed:  # --benchmark-disable: a parity check only
-        agree = sum(o.status == "ok" for o in _OUTCOMES)
-        skipped = sum(o.status.startswith("skipped") for o in _OUTCOMES)
-        wrong = len(_OUTCOMES) - agree - skipped
-        terminalreporter.write_line(
-            f"hotpath parity: {agree} cases agree with python_ref, {wrong} disagree, "
-            f"{skipped} skipped (benchmarks disabled: nothing timed)"
+        console.print(
+            f"hotpath parity: {rows.tally(_OUTCOMES)} (benchmarks disabled: nothing timed)",
+            markup=False,
         )
         for o in _OUTCOMES:
             if o.status != "ok":
-                terminalreporter.write_line(f"  {o.implementation} {o.kernel} {o.size}: {o.status}")
+                console.print(f"  {o.implementation} {o.group}: {o.status}", markup=False)
         return
     timed += _EXTERNAL
-    table = summary.summary_table(timed, _OUTCOMES, machine())
-    writer = terminalreporter._tw
-    console = Console(file=writer._file, width=max(writer.fullwidth, 140))
-    console.print(table)
-    for line in rows.summary_notes(timed):
+    console.print(summary.summary_table(timed, _OUTCOMES, machine()))
+    for line in summary.untimed_lines(timed, _OUTCOMES):
         console.print(line)
+    for line in rows.summary_notes(timed):
+        console.print(line, markup=False)
     if session.compare and not session.compared_mapping:
         console.print(
             f"[yellow]Nothing to compare yet:[/] no earlier run is saved in {session.storage}. "

@@ -3,15 +3,17 @@
 One module, parametrized (in conftest.py) over the registry's backends, the
 peers and the algorithm row. Each case computes its answer once -- that call is
 also the warm-up, so Numba's compile and cold caches stay out of the timings --
-checks it against python_ref's answer on the same input, stores the verdict in
-the saved run, and only then is timed. A wrong answer fails the case and is
-never timed.
+checks it against python_ref's answer on the same input, and only then is
+timed. A wrong answer fails the case and is never timed. Every case's verdict
+(ok, mismatch, error, skipped with the reason) is saved with the run
+(conftest.py), so none of them disappears from the summary or the report.
 """
 
 from __future__ import annotations
 
 import time
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -60,26 +62,39 @@ def test_kernel(benchmark: Any, case: tuple[str, str, int], outcomes: list) -> N
         pytest.skip(outcome.status)
 
     the_readings, the_buffer = _inputs(kernel, size)
-    call = prepare(impl, kernel, the_readings, the_buffer)
-    started = time.perf_counter()
-    got = call()
-    first_call = time.perf_counter() - started
-    mismatch = parity.mismatch(
-        kernel,
-        as_contract(impl, kernel, got, the_readings.n_devices),
-        reference(kernel, size),
-        exact=impl.exact,
-    )
+    try:
+        call = prepare(impl, kernel, the_readings, the_buffer)
+        started = time.perf_counter()
+        got = call()
+        first_call = time.perf_counter() - started
+        mismatch = parity.mismatch(
+            kernel,
+            as_contract(impl, kernel, got, the_readings.n_devices),
+            reference(kernel, size),
+            exact=impl.exact,
+        )
+    except Exception as error:  # saved with the run as this case's verdict, then raised
+        outcome.status = _error(error)
+        raise
     outcome.status = "ok" if mismatch is None else f"mismatch: {mismatch}"
     benchmark.extra_info["parity"] = outcome.status
     benchmark.extra_info["first_call_s"] = first_call
     if mismatch:
         pytest.fail(f"{name} {kernel}: {mismatch} -- not timed")
 
-    if first_call > SLOW_CALL:
-        benchmark.pedantic(call, rounds=3, iterations=1)
-    else:
-        benchmark(call)
+    try:
+        if first_call > SLOW_CALL:
+            benchmark.pedantic(call, rounds=3, iterations=1)
+        else:
+            benchmark(call)
+    except Exception as error:
+        outcome.status = _error(error, "while timing")
+        raise
+
+
+def _error(error: BaseException, when: str = "") -> str:
+    words = f"error{' ' + when if when else ''}: {type(error).__name__}: {error}"
+    return words if len(words) <= 300 else words[:297] + "..."
 
 
 def test_memory_bandwidth(benchmark: Any, outcomes: list) -> None:
@@ -126,20 +141,14 @@ def test_runtime(
     the_readings.to_csv(folder / "readings.csv")
     (folder / "buffer.bin").write_bytes(buffer(buffer_size))
     iterations = request.config.getoption("--hotpath-iterations")
-    report = runtimes.execute(
-        runtime,
-        [
-            str(folder / "readings.csv"),
-            "--buffer",
-            str(folder / "buffer.bin"),
-            "--iterations",
-            str(iterations),
-            "--devices",
-            str(the_readings.n_devices),
-            # --benchmark-disable: a parity check, exactly --hotpath-iterations calls
-            *([] if request.config.option.benchmark_disable else runtime.steady_arguments),
-        ],
-    )
+    try:
+        report = _execute(runtime, folder, the_readings.n_devices, iterations, request)
+    except Exception as error:  # every kernel's case is saved with why, then it fails
+        for kernel in RUNTIME_KERNELS:
+            outcomes.append(
+                records.Outcome(name, runtime.kind, kernel, sizes[kernel], _error(error))
+            )
+        raise
     expected = {
         kernel: driver.checksum(kernel, reference(kernel, sizes[kernel]))
         for kernel in RUNTIME_KERNELS
@@ -158,3 +167,26 @@ def test_runtime(
     if jit is not None and not jit["active"]:  # its timings would not be the JIT's
         failed.append(f"JIT NOT ACTIVE: {jit['evidence']}")
     assert not failed, f"{name}: " + "; ".join(failed)
+
+
+def _execute(
+    runtime: runtimes.Runtime,
+    folder: Path,
+    n_devices: int,
+    iterations: int,
+    request: pytest.FixtureRequest,
+) -> dict[str, Any]:
+    return runtimes.execute(
+        runtime,
+        [
+            str(folder / "readings.csv"),
+            "--buffer",
+            str(folder / "buffer.bin"),
+            "--iterations",
+            str(iterations),
+            "--devices",
+            str(n_devices),
+            # --benchmark-disable: a parity check, exactly --hotpath-iterations calls
+            *([] if request.config.option.benchmark_disable else runtime.steady_arguments),
+        ],
+    )

@@ -8,7 +8,7 @@ that each of them depends on it and none depends on another.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 LIMIT_GROUP = "machine limit"
@@ -34,15 +34,51 @@ def input_bytes(kernel: str, size: int) -> int:
     return size if kernel in ("xxh64", "memory read") else ROW_BYTES[kernel] * size
 
 
+# A case's status starts with one of these when it gave no trustworthy answer.
+FAILED = ("mismatch", "error")
+SKIPPED = "skipped"
+
+
 @dataclass
 class Outcome:
-    """One case of a run, timed or not."""
+    """One case of a run, timed or not. Every case is saved with the run
+    (``hotpath_cases``), so a wrong answer or a skip is reported, not lost."""
 
     implementation: str
     kind: str  # backend, peer, algorithm, limit, interpreter, wasm
     kernel: str
     size: int
-    status: str = ""  # "ok", "mismatch: ...", "skipped: ..."
+    # "ok", "mismatch: ...", "error: ...", "skipped: ..."; "" while the case runs
+    status: str = ""
+
+    @property
+    def group(self) -> str:
+        return LIMIT_GROUP if self.kind == "limit" else group(self.kernel, self.size)
+
+    @property
+    def failed(self) -> bool:
+        """A wrong answer, a crash, or a case that never finished."""
+        return self.status.startswith(FAILED) or not self.status
+
+    @property
+    def skipped(self) -> bool:
+        return self.status.startswith(SKIPPED)
+
+    def key(self) -> tuple[str, str, int]:
+        return (self.implementation, self.kernel, self.size)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "group": self.group}
+
+    @classmethod
+    def from_dict(cls, saved: dict[str, Any]) -> Outcome:
+        return cls(
+            saved["implementation"],
+            saved["kind"],
+            saved["kernel"],
+            saved["size"],
+            saved.get("status", ""),
+        )
 
     def info(self, timed: str) -> dict[str, Any]:
         """What is stored with the benchmark in the saved run."""

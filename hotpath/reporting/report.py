@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from hotpath.records import LIMIT_GROUP, size_label
+from hotpath.records import LIMIT_GROUP, Outcome, size_label
 from hotpath.reporting.charts import implementation_order, scaling_figure, speedup_figure
 from hotpath.reporting.markdown import markdown_table
 from hotpath.reporting.rows import (
@@ -20,12 +20,18 @@ from hotpath.reporting.rows import (
     Row,
     format_ratio,
     format_seconds,
-    grouped,
     jit_verdict,
+    label,
     ns_per_row,
     one_off_costs,
+    parity_mark,
     report_rows,
+    sections,
+    skipped_groups,
     summary_notes,
+    tally,
+    untimed_cases,
+    untimed_mark,
     vs_runtime,
 )
 from hotpath.reporting.saved import Run, scaling_kernels, select_runs
@@ -38,12 +44,8 @@ def _display(path: Path) -> str:
         return str(path)
 
 
-def _parity(r: Row) -> str:
-    return "✓" if r.parity == "ok" else f"✗ {r.parity}"
-
-
-def _group_table(rows: list[Row]) -> list[str]:
-    body = [
+def _group_table(rows: list[Row], failed: list[Outcome]) -> list[str]:
+    body: list[tuple[object, ...]] = [
         (
             f"`{r.implementation}`",
             r.kind,
@@ -53,10 +55,12 @@ def _group_table(rows: list[Row]) -> list[str]:
             format_ratio(r.vs_numpy) or "–",
             "–" if r.gbps is None else f"{r.gbps:.2f}",
             "–" if r.share_of_limit is None else f"{r.share_of_limit:.0%}",
-            _parity(r),
+            parity_mark(r.implementation, r.kind, r.parity),
         )
         for r in rows
     ]
+    # wrong answers and errors: never timed, listed where they would have been
+    body += [(f"`{o.implementation}`", o.kind, *["–"] * 6, untimed_mark(o)) for o in failed]
     header = (
         "implementation",
         "kind",
@@ -98,11 +102,15 @@ HOW_TO_READ = (
     f"ratios of medians within one run and one kernel·size group: **vs {REFERENCE}** is the "
     f"pure-Python reference's median over this row's, **vs {BASELINE}** the same against "
     "NumPy; above 1× is faster. **✓** means the row's result was checked against "
-    f"{REFERENCE} on the same input before any timing counted; a row marked ✗ gets no "
-    "speedup. **GB/s** is input bytes over the median, for kernels that read their input "
-    "once front to back; **of limit** compares it with the memory read bandwidth measured "
-    "in the same run (the *machine limit* row). What one timed call covers differs by row "
-    "(prepared inputs, checks included or not): see *What each timing covers*."
+    f"{REFERENCE} on the same input before any timing counted; **reference** marks "
+    f"{REFERENCE}'s own rows, the answers the others are checked against (not a check of "
+    "itself); a row marked ✗ gets no speedup. Every case of the run is listed: one that gave "
+    "a wrong answer or failed appears in its group as *✗ not timed* (it is never timed), "
+    "and skipped cases, with the reason, are under *Skipped*. **GB/s** is input bytes over "
+    "the median, for kernels that read their input once front to back; **of limit** "
+    "compares it with the memory read bandwidth measured in the same run (the *machine "
+    "limit* row). What one timed call covers differs by row (prepared inputs, checks "
+    "included or not): see *What each timing covers*."
 )
 
 
@@ -219,10 +227,44 @@ def _runtimes_section(benchmarks: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def _no_chart(cases: list[Outcome]) -> str:
+    mine = [c for c in cases if c.implementation == REFERENCE and c.kind == "backend"]
+    if mine and all(c.failed for c in mine):
+        return (
+            f"_No speedup chart: `{REFERENCE}`'s own cases were not timed (a wrong answer or "
+            "an error, listed below), so there is nothing to compare with._"
+        )
+    return f"_No speedup chart: this run has no `{REFERENCE}` rows to compare with._"
+
+
+def _warning(cases: list[Outcome], rows: list[Row]) -> list[str]:
+    """Wrong answers first, before any figure: a saved run counts its cases; an older
+    run only its timed rows."""
+    wrong = sum(c.failed for c in cases if c.kind != "limit") if cases else 0
+    wrong = wrong or sum(r.parity != "ok" for r in rows)
+    if not wrong:
+        return []
+    return [f"**{wrong} of this run's cases gave a wrong answer or failed: marked ✗ below.**", ""]
+
+
+def _skipped(untimed: list[Outcome]) -> list[str]:
+    """Every skipped case with its reason, one line per implementation and reason."""
+    skips = skipped_groups(untimed)
+    if not skips:
+        return []
+    lines = ["### Skipped", ""]
+    for name, kind, groups, reason in skips:
+        shown = label(f"`{name}`", kind)
+        lines.append(f"- {shown}: {', '.join(groups)}: {reason}")
+    return [*lines, ""]
+
+
 def markdown(main: Run, scaling: Run | None, speedup_chart: bool, wheels: bool = False) -> str:
     rows = report_rows(main.benchmarks)
-    groups = grouped(rows)
-    limit = groups.pop(LIMIT_GROUP, [])
+    cases = main.cases
+    untimed = untimed_cases(main.benchmarks, cases)
+    failed = [c for c in untimed if not c.skipped]
+    limit = [r for r in rows if r.group == LIMIT_GROUP]
     lines = [
         "# hotpath benchmark results",
         "",
@@ -230,6 +272,7 @@ def markdown(main: Run, scaling: Run | None, speedup_chart: bool, wheels: bool =
         + (f", commit `{main.commit}`" if main.commit else "")
         + f". Source: `{_display(main.path)}`. Written by `hotpath report`.",
         "",
+        *_warning(cases, rows),
         *_machine_section(main),
         "",
         "## How to read this",
@@ -240,7 +283,7 @@ def markdown(main: Run, scaling: Run | None, speedup_chart: bool, wheels: bool =
     if speedup_chart:
         lines += ["![Speedup over pure Python per implementation](speedup.png)", ""]
     else:
-        lines += [f"_No speedup chart: this run has no `{REFERENCE}` rows to compare with._", ""]
+        lines += [_no_chart(cases), ""]
     if wheels:  # `hotpath wheels` wrote its report next to this one
         lines += [
             "What each backend costs to ship (clean build time, wheel size, tags, runtime "
@@ -248,8 +291,11 @@ def markdown(main: Run, scaling: Run | None, speedup_chart: bool, wheels: bool =
             "",
         ]
     lines += ["## Results", ""]
-    for name, members in groups.items():
-        lines += [f"### {name}", "", *_group_table(members), ""]
+    if cases:
+        lines += [f"**Parity:** {tally(cases)}.", ""]
+    for name, members, wrong in sections(rows, failed):
+        if name != LIMIT_GROUP:
+            lines += [f"### {name}", "", *_group_table(members, wrong), ""]
     if limit:
         lines += [
             f"### {LIMIT_GROUP}",
@@ -273,6 +319,7 @@ def markdown(main: Run, scaling: Run | None, speedup_chart: bool, wheels: bool =
             ),
             "",
         ]
+    lines += _skipped(untimed)
     lines += _runtimes_section(main.benchmarks)
     # one-off costs have their own table (_runtimes_section)
     notes = [n for n in summary_notes(main.benchmarks) if not n.startswith("one-off:")]

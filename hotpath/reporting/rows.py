@@ -7,10 +7,11 @@ run's ``benchmarks`` list), so the end-of-run summary (``summary``) and
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from hotpath.records import LIMIT_GROUP, ROW_BYTES, input_bytes, size_label
+from hotpath.records import LIMIT_GROUP, ROW_BYTES, Outcome, input_bytes, size_label
 
 REFERENCE = "python_ref"
 BASELINE = "numpy_impl"
@@ -79,6 +80,86 @@ def rows(benchmarks: list[dict[str, Any]]) -> list[Row]:
             r.gbps = input_bytes(r.kernel, r.size) / r.median / 1e9
             r.share_of_limit = r.gbps * 1e9 / limit if limit else None
     return sorted(out, key=lambda r: (r.group == LIMIT_GROUP, r.group, r.median))
+
+
+def parity_mark(implementation: str, kind: str, parity: str) -> str:
+    """A timed row's parity cell. python_ref's own rows are what every other row is
+    checked against: "reference", not a check of itself. The limit probes compute nothing
+    to check."""
+    if kind == "limit":
+        return ""
+    if parity != "ok":
+        return f"✗ {parity}"
+    return "reference" if implementation == REFERENCE and kind == "backend" else "✓"
+
+
+def label(implementation: str, kind: str) -> str:
+    return implementation if kind == "backend" else f"{implementation} ({kind})"
+
+
+def untimed_cases(benchmarks: list[dict[str, Any]], cases: Sequence[Outcome]) -> list[Outcome]:
+    """The run's cases that have no timed row: wrong answers and errors (never timed),
+    and skips. A case timed despite a wrong answer (an interpreter's checksum) is its row."""
+    timed = {
+        (info.get("implementation"), info.get("kernel"), info.get("size"))
+        for info in (bench.get("extra_info", {}) for bench in benchmarks)
+    }
+    return [c for c in cases if c.key() not in timed]
+
+
+def untimed_mark(case: Outcome) -> str:
+    if case.skipped:
+        return case.status
+    return f"✗ not timed: {case.status or 'error: the case did not finish'}"
+
+
+def tally(cases: Sequence[Outcome]) -> str:
+    """The run's verdicts in one line, e.g. "40 agree with python_ref, 7 python_ref
+    itself (the reference), 1 gave a wrong answer or failed, 10 skipped"."""
+    counts: Counter[str] = Counter()
+    for c in cases:
+        if c.kind == "limit":
+            continue
+        if c.skipped:
+            counts["skipped"] += 1
+        elif c.failed:
+            counts["failed"] += 1
+        elif c.implementation == REFERENCE and c.kind == "backend":
+            counts["reference"] += 1
+        else:
+            counts["agree"] += 1
+    parts = [
+        f"{counts['agree']} agree with {REFERENCE}",
+        f"{counts['reference']} {REFERENCE} itself (the reference)",
+        f"{counts['failed']} gave a wrong answer or failed",
+        f"{counts['skipped']} skipped",
+    ]
+    return ", ".join(parts)
+
+
+def skipped_groups(cases: Sequence[Outcome]) -> list[tuple[str, str, list[str], str]]:
+    """Skipped cases, one entry per implementation and reason: (implementation, kind,
+    the groups skipped, the reason), in the run's order."""
+    found: dict[tuple[str, str, str], list[str]] = {}
+    for c in cases:
+        if c.skipped:
+            reason = c.status.removeprefix("skipped: ")
+            found.setdefault((c.implementation, c.kind, reason), []).append(c.group)
+    return [(name, kind, groups, reason) for (name, kind, reason), groups in found.items()]
+
+
+def sections(
+    rows: list[Row], failed: Sequence[Outcome]
+) -> list[tuple[str, list[Row], list[Outcome]]]:
+    """Each group's timed rows and its untimed failed cases, by kernel then size (not by
+    the group's text: "10M" < "1M"), the machine limit last."""
+    order: dict[str, tuple[bool, str, int]] = {}
+    for item in [*rows, *failed]:
+        order.setdefault(item.group, (item.group == LIMIT_GROUP, item.kernel, item.size))
+    return [
+        (name, [r for r in rows if r.group == name], [c for c in failed if c.group == name])
+        for name in sorted(order, key=order.__getitem__)
+    ]
 
 
 def format_seconds(value: float) -> str:

@@ -218,3 +218,117 @@ def test_empty_storage_is_a_clear_error(
     assert f"no saved runs in {storage}: run `pytest bench/` first" in err
     assert "Traceback" not in err
     assert not (tmp_path / "out").exists()
+
+
+# -- every case, timed or not ------------------------------------------------------------------
+
+UNTIMED = "mismatch: total[7]: got 1.0, want 2.0 (1 differ)"
+
+
+def case(implementation: str, kind: str, kernel: str, size: int, status: str) -> dict[str, Any]:
+    """One saved case (``hotpath_cases``), as bench/conftest.py writes it."""
+    return {
+        "implementation": implementation,
+        "kind": kind,
+        "kernel": kernel,
+        "size": size,
+        "group": records.LIMIT_GROUP if kind == "limit" else records.group(kernel, size),
+        "status": status,
+    }
+
+
+def with_cases(run: dict[str, Any], cases: list[dict[str, Any]]) -> dict[str, Any]:
+    timed = [
+        case(i["implementation"], i["kind"], i["kernel"], i["size"], i.get("parity", "ok"))
+        for i in (b["extra_info"] for b in run["benchmarks"])
+    ]
+    return {**run, "hotpath_cases": timed + cases}
+
+
+WITH_UNTIMED = with_cases(
+    ORDINARY,
+    [
+        case("cython_ext", "backend", "aggregate", 100_000, UNTIMED),
+        case("cython_ext", "backend", "hash_rows", 100_000, "error: TypeError: boom"),
+        case("python_ref", "backend", "xxh64", 64 * 2**20, "skipped at this size: too slow"),
+        case("pypy", "interpreter", "aggregate", 100_000, "skipped: pypy3 is not on PATH"),
+        case("pypy", "interpreter", "xxh64", 2**20, "skipped: pypy3 is not on PATH"),
+    ],
+)
+
+
+def test_report_shows_untimed_cases_where_they_belong(tmp_path: Path) -> None:
+    run = write(tmp_path / "storage", "0001_abc.json", WITH_UNTIMED)
+    assert main(["report", "--out", str(tmp_path / "out"), str(run)]) == 0
+    text = (tmp_path / "out" / "RESULTS.md").read_text(encoding="utf-8")
+    cython = table_row(text, "aggregate · 100k rows", "cython_ext")
+    assert cython[2:-1] == ["–"] * 6 and cython[-1] == f"✗ not timed: {UNTIMED}"
+    # a group whose only case failed still gets its table
+    assert table_row(text, "hash_rows · 100k rows", "cython_ext")[-1] == (
+        "✗ not timed: error: TypeError: boom"
+    )
+    assert "3 gave a wrong answer or failed" in text
+    skipped = text.split("### Skipped\n", 1)[1].split("\n##", 1)[0]
+    assert "`pypy` (interpreter): aggregate · 100k rows, xxh64 · 1MiB: pypy3 is not on PATH" in (
+        skipped
+    )
+    assert "`python_ref`: xxh64 · 64MiB: skipped at this size: too slow" in skipped
+
+
+def test_python_ref_is_the_reference_not_checked(written: Path) -> None:
+    text = (written / "RESULTS.md").read_text(encoding="utf-8")
+    assert table_row(text, "aggregate · 100k rows", "python_ref")[-1] == "reference"
+    assert table_row(text, "aggregate · 100k rows", "numpy_impl")[-1] == "✓"
+    assert "**reference**" in text  # explained in How to read this
+
+
+def test_a_run_where_everything_disagrees_says_so(tmp_path: Path) -> None:
+    names = ("python_ref", "numpy_impl", "rust_ext")
+    cases = [case(n, "backend", "aggregate", 100_000, UNTIMED) for n in names]
+    run = write(
+        tmp_path / "storage",
+        "0001_abc.json",
+        with_cases(saved_run("2026-01-02T03:04:05+00:00", [LIMIT]), cases),
+    )
+    assert main(["report", "--out", str(tmp_path / "out"), str(run)]) == 0
+    text = (tmp_path / "out" / "RESULTS.md").read_text(encoding="utf-8")
+    for name in names:
+        assert table_row(text, "aggregate · 100k rows", name)[-1] == f"✗ not timed: {UNTIMED}"
+    assert "3 gave a wrong answer or failed" in text
+    assert "no `python_ref` rows to compare with" not in text
+    assert "python_ref`'s own cases were not timed" in text
+
+
+def test_terminal_summary_shows_untimed_cases_in_their_group() -> None:
+    from rich.console import Console
+
+    from hotpath.reporting import summary
+
+    benchmarks = WITH_UNTIMED["benchmarks"]
+    outcomes = [
+        records.Outcome(c["implementation"], c["kind"], c["kernel"], c["size"], c["status"])
+        for c in WITH_UNTIMED["hotpath_cases"]
+    ]
+    console = Console(record=True, width=250)
+    console.print(summary.summary_table(benchmarks, outcomes, MACHINE))
+    for line in summary.untimed_lines(benchmarks, outcomes):
+        console.print(line)
+    text = console.export_text()
+    lines = text.splitlines()
+    cython = next(line for line in lines if "cython_ext" in line and "100k" in line)
+    assert f"✗ not timed: {UNTIMED}" in cython and "aggregate · 100k rows" in cython
+    python_ref = next(line for line in lines if "python_ref" in line and "aggregate" in line)
+    assert "reference" in python_ref and "✓" not in python_ref
+    assert "3 gave a wrong answer or failed" in text
+    assert "pypy (interpreter): aggregate · 100k rows, xxh64 · 1MiB: pypy3 is not on PATH" in text
+    # a timed wrong answer (an interpreter's checksum) is listed once, as its timed row
+    assert text.count("cffi_ext") == 1
+
+
+def test_speedup_chart_lists_an_untimed_wrong_answer_without_a_bar() -> None:
+    figure = charts.speedup_figure(saved.Run(Path("run.json"), WITH_UNTIMED))
+    assert figure is not None
+    panel = next(ax for ax in figure.axes if ax.get_title(loc="left") == "aggregate · 100k rows")
+    labels = [t.get_text() for t in panel.get_yticklabels()]
+    assert labels[-1] == "cython_ext" and len(panel.containers) == 3  # no bar for it
+    assert f"✗ not timed: {UNTIMED}" in [t.get_text() for t in panel.texts]
