@@ -29,7 +29,9 @@ from implementations import (
 from hotpath import backends, parity, records
 from hotpath.runs import driver, runtimes
 
-SLOW_CALL = 1.0  # seconds; slower calls are timed over a few rounds only
+# seconds; slower calls are timed over a few rounds only. Judged on a warm call: the first
+# includes one-off costs (Numba's compile: over 1 s for a kernel that then takes 0.1 ms).
+SLOW_CALL = 1.0
 
 
 @cache
@@ -83,7 +85,13 @@ def test_kernel(benchmark: Any, case: tuple[str, str, int], outcomes: list) -> N
         pytest.fail(f"{name} {kernel}: {mismatch} -- not timed")
 
     try:
-        if first_call > SLOW_CALL:
+        warm_call = first_call
+        if first_call > SLOW_CALL:  # only then can a second call change the decision
+            started = time.perf_counter()
+            call()
+            warm_call = time.perf_counter() - started
+            benchmark.extra_info["second_call_s"] = warm_call
+        if warm_call > SLOW_CALL:
             benchmark.pedantic(call, rounds=3, iterations=1)
         else:
             benchmark(call)
