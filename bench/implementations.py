@@ -13,6 +13,7 @@ import importlib.util
 import struct
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -266,8 +267,56 @@ def as_contract(impl: Implementation, kernel: str, result: Any, n_devices: int) 
     return result
 
 
-def memory_read_bandwidth_probe(megabytes: int = 512) -> tuple[Prepared, int]:
-    """The machine's limit for streaming kernels: one thread summing a large
-    float64 array with NumPy (SIMD, read-only, far beyond the caches)."""
-    array = np.ones(megabytes * 2**20 // 8)
+# One core's caches, as Linux describes them.
+CACHE_INFO = Path("/sys/devices/system/cpu/cpu0/cache")
+DRAM_PROBE_BYTES = 512 * 2**20
+
+
+def _size(text: str) -> int:
+    """ "32K", "1024K", "32M" or a byte count, as sysfs writes sizes."""
+    text = text.strip().upper()
+    scale = {"K": 2**10, "M": 2**20, "G": 2**30}.get(text[-1:], 1)
+    return int(text.rstrip("KMG")) * scale
+
+
+def cache_sizes(root: Path = CACHE_INFO) -> dict[str, int]:
+    """The data (or unified) caches of one core from level 2 up, in bytes, by level
+    ("L2", "L3"): where an input can stay between rounds. {} when the system does not say."""
+    sizes: dict[str, int] = {}
+    for index in sorted(root.glob("index*")):
+        try:
+            level = int((index / "level").read_text())
+            kind = (index / "type").read_text().strip()
+            size = _size((index / "size").read_text())
+        except (OSError, ValueError):
+            continue
+        if level >= 2 and kind in ("Data", "Unified") and size > 0:
+            sizes[f"L{level}"] = size
+    return sizes
+
+
+@dataclass(frozen=True)
+class LimitProbe:
+    """One memory level's read bandwidth probe."""
+
+    level: str  # "L2", "L3", "DRAM"
+    cache_bytes: int | None  # the level's capacity; None for DRAM
+    nbytes: int  # the array the probe sums
+
+
+def limit_probes(caches: dict[str, int] | None = None) -> list[LimitProbe]:
+    """A probe per cache level (half its capacity: it stays resident across rounds,
+    beside the interpreter's own data) and one for DRAM (512 MiB, at least 4x the
+    largest cache so that none of it is served from cache)."""
+    caches = cache_sizes() if caches is None else caches
+    probes = [LimitProbe(level, size, size // 2) for level, size in sorted(caches.items())]
+    dram = max(DRAM_PROBE_BYTES, 4 * max(caches.values(), default=0))
+    return [*probes, LimitProbe("DRAM", None, dram)]
+
+
+def memory_read_bandwidth_probe(nbytes: int = DRAM_PROBE_BYTES) -> tuple[Prepared, int]:
+    """A level's limit for streaming kernels: one thread summing an int64 array with
+    NumPy (SIMD, read-only). int64, not float64: NumPy's pairwise float sum is
+    compute-bound in cache, where it reads ~40% slower than an integer sum."""
+    array = np.ones(nbytes // 8, np.int64)
     return array.sum, array.nbytes

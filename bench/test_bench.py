@@ -19,8 +19,10 @@ from typing import Any
 import pytest
 from implementations import (
     BY_NAME,
+    LimitProbe,
     as_contract,
     buffer,
+    limit_probes,
     memory_read_bandwidth_probe,
     prepare,
     readings,
@@ -105,18 +107,29 @@ def _error(error: BaseException, when: str = "") -> str:
     return words if len(words) <= 300 else words[:297] + "..."
 
 
-def test_memory_bandwidth(benchmark: Any, outcomes: list) -> None:
-    """The machine's limit, measured in the same run as the kernels."""
-    call, nbytes = memory_read_bandwidth_probe()
+@pytest.mark.parametrize("probe", limit_probes(), ids=lambda probe: probe.level)
+def test_memory_bandwidth(benchmark: Any, probe: LimitProbe, outcomes: list) -> None:
+    """The machine's limits, measured in the same run as the kernels: each cache level's
+    read bandwidth and DRAM's; a row is compared with the level its working set fits in."""
+    call, nbytes = memory_read_bandwidth_probe(probe.nbytes)
     outcome = records.Outcome("numpy sum", "limit", "memory read", nbytes, status="ok")
     outcomes.append(outcome)
     benchmark.group = records.LIMIT_GROUP
-    benchmark.extra_info.update(
-        outcome.info(
-            "np.ndarray.sum over a 512 MiB float64 array: one thread, SIMD, read-only streaming"
-        )
+    where = (
+        f"{records.size_label('memory read', nbytes)} int64 array, half of {probe.level} "
+        f"({records.size_label('memory read', probe.cache_bytes)}), resident across rounds"
+        if probe.cache_bytes
+        else f"{records.size_label('memory read', nbytes)} int64 array, beyond every cache"
     )
-    benchmark.pedantic(call, rounds=7, iterations=1, warmup_rounds=1)
+    benchmark.extra_info.update(
+        outcome.info(f"np.ndarray.sum over a {where}: one thread, SIMD, read-only"),
+        level=probe.level,
+        cache_bytes=probe.cache_bytes,
+    )
+    if probe.cache_bytes:
+        benchmark(call)  # microseconds a call: pytest-benchmark's calibrated rounds
+    else:
+        benchmark.pedantic(call, rounds=7, iterations=1, warmup_rounds=1)
 
 
 RUNTIME_KERNELS = ("aggregate", "duplicates", "hash_rows", "xxh64")

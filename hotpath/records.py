@@ -14,6 +14,10 @@ from typing import Any
 LIMIT_GROUP = "machine limit"
 # Bytes of input per row each kernel reads.
 ROW_BYTES = {"aggregate": 4 + 8, "duplicates": 4 + 8, "hash_rows": 4 + 8 + 8}
+# Bytes per row a kernel's call touches: its input and its per-row output (duplicates'
+# flags, hash_rows' hashes). Nominal: the arrays' bytes. aggregate's per-device outputs (at
+# most 32 KiB here) and duplicates' hash table are left out.
+WORKING_ROW_BYTES = {"aggregate": 12, "duplicates": 12 + 1, "hash_rows": 20 + 8}
 
 
 def size_label(kernel: str, size: int) -> str:
@@ -32,6 +36,11 @@ def group(kernel: str, size: int) -> str:
 
 def input_bytes(kernel: str, size: int) -> int:
     return size if kernel in ("xxh64", "memory read") else ROW_BYTES[kernel] * size
+
+
+def working_set_bytes(kernel: str, size: int) -> int:
+    """What one call reads and writes: whether it stays in a cache between rounds."""
+    return size if kernel in ("xxh64", "memory read") else WORKING_ROW_BYTES[kernel] * size
 
 
 # A case's status starts with one of these when it gave no trustworthy answer.

@@ -9,16 +9,17 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from hotpath.records import LIMIT_GROUP, ROW_BYTES, Outcome, size_label
+from hotpath.records import LIMIT_GROUP, ROW_BYTES, Outcome, size_label, working_set_bytes
 from hotpath.reporting.rows import (
     REFERENCE,
     STREAMING,
     Row,
+    applicable_limit,
     dataset_label,
     format_ratio,
     format_seconds,
     grouped,
-    memory_bandwidth,
+    limits,
     ns_per_row,
     report_rows,
     untimed_cases,
@@ -274,7 +275,8 @@ def _speedup_panel(
 
 def scaling_figure(run: Run) -> Figure | None:
     """ns per row against rows, log-log, one panel per kernel. A flat line is
-    linear scaling; the dotted line is what the memory bandwidth allows. None
+    linear scaling; the dotted line is what the read bandwidth of the memory level the
+    input fits in allows (a step where it outgrows a cache). None
     when no kernel was timed at enough sizes."""
     from matplotlib.lines import Line2D
     from matplotlib.ticker import (
@@ -289,7 +291,7 @@ def scaling_figure(run: Run) -> Figure | None:
     if not kernels:
         return None
     rows = [r for r in report_rows(run.benchmarks) if r.group != LIMIT_GROUP]
-    bandwidth = memory_bandwidth(run.benchmarks)
+    found = limits(run.benchmarks)
     names = implementation_order(rows)
     colours = _colours(names)
     kinds = {r.implementation: r.kind for r in rows}
@@ -320,18 +322,17 @@ def scaling_figure(run: Run) -> Figure | None:
                 color=colours[name],
                 linestyle="-" if kinds[name] == "backend" else "--",
             )
-        if bandwidth and kernel in STREAMING and kernel in ROW_BYTES:
-            floor = ROW_BYTES[kernel] / bandwidth * 1e9
-            ax.axhline(floor, color="#888888", linestyle=":", linewidth=1.5)
-            ax.text(
-                sizes[0],
-                floor * 1.08,
-                f"memory read limit ({bandwidth / 1e9:.1f} GB/s)",
-                fontsize=8,
-                color="#666666",
-                va="bottom",
-            )
-            lowest = min(lowest, floor)
+        floors = []
+        for size in sizes if kernel in STREAMING and kernel in ROW_BYTES else ():
+            limit = applicable_limit(found, working_set_bytes(kernel, size))
+            if limit is not None:
+                floors.append((size, ROW_BYTES[kernel] / limit.bandwidth * 1e9, limit.level))
+        if floors:
+            xs, ys, _ = zip(*floors)
+            ax.plot(xs, ys, color="#888888", linestyle=":", linewidth=1.5, drawstyle="steps-mid")
+            for x, y, level in floors:
+                ax.text(x, y * 1.08, level, fontsize=7.5, color="#666666", ha="center")
+            lowest = min(lowest, *ys)
             limit_drawn = True
         ax.set_xscale("log")
         ax.set_yscale("log")
@@ -366,7 +367,7 @@ def scaling_figure(run: Run) -> Figure | None:
     ]
     if limit_drawn:
         handles.append(
-            Line2D([], [], color="#888888", linestyle=":", linewidth=1.5, label="memory read limit")
+            Line2D([], [], color="#888888", linestyle=":", linewidth=1.5, label="read limit")
         )
     figure.legend(
         handles=handles,
@@ -379,8 +380,9 @@ def scaling_figure(run: Run) -> Figure | None:
     figure.text(
         0.5,
         0.17 / height,
-        "median of rounds ÷ rows · lower is faster · dotted: bytes per row ÷ this run's "
-        "memory read bandwidth, the floor for kernels that stream their input once",
+        "median of rounds ÷ rows · lower is faster · dotted: bytes per row ÷ this run's read "
+        "bandwidth of the level the input fits in (L2, L3, DRAM), the floor for kernels that "
+        "stream their input once",
         ha="center",
         va="center",
         fontsize=8,

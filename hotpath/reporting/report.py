@@ -18,8 +18,10 @@ from hotpath.reporting.rows import (
     ONE_OFF,
     REFERENCE,
     Row,
+    format_bytes,
     format_ratio,
     format_seconds,
+    format_share,
     jit_verdict,
     label,
     ns_per_row,
@@ -54,7 +56,7 @@ def _group_table(rows: list[Row], failed: list[Outcome]) -> list[str]:
             format_ratio(r.vs_reference) or "–",
             format_ratio(r.vs_numpy) or "–",
             "–" if r.gbps is None else f"{r.gbps:.2f}",
-            "–" if r.share_of_limit is None else f"{r.share_of_limit:.0%}",
+            format_share(r) or "–",
             parity_mark(r.implementation, r.kind, r.parity),
         )
         for r in rows
@@ -107,10 +109,17 @@ HOW_TO_READ = (
     "itself); a row marked ✗ gets no speedup. Every case of the run is listed: one that gave "
     "a wrong answer or failed appears in its group as *✗ not timed* (it is never timed), "
     "and skipped cases, with the reason, are under *Skipped*. **GB/s** is input bytes over "
-    "the median, for kernels that read their input once front to back; **of limit** "
-    "compares it with the memory read bandwidth measured in the same run (the *machine "
-    "limit* row). What one timed call covers differs by row (prepared inputs, checks "
-    "included or not): see *What each timing covers*."
+    "the median, for kernels that read their input once front to back. **of limit** "
+    "compares it with the read bandwidth of the memory level the row's working set (its "
+    "input and per-row output, nominal bytes) fits in: the smallest cache level whose "
+    "capacity holds it (L2, L3: one core's caches as Linux reports them), else DRAM. "
+    "Rounds run back to back, so an input that fits in a cache is read from it after the "
+    "first round, and comparing it with DRAM's bandwidth would overstate the share. Each "
+    "level's bandwidth is measured in the same run (the *machine limit* rows): one thread "
+    "summing an int64 array with NumPy, half the cache's capacity for a cache level, 512 MiB "
+    "(and at least 4× the largest cache) for DRAM. A run without cache sizes shows no *of "
+    "limit*. What one timed call covers differs by row (prepared inputs, checks included or "
+    "not): see *What each timing covers*."
 )
 
 
@@ -300,19 +309,20 @@ def markdown(main: Run, scaling: Run | None, speedup_chart: bool, wheels: bool =
         lines += [
             f"### {LIMIT_GROUP}",
             "",
-            "The memory read bandwidth of this machine, measured in the same run: "
-            "the ceiling for the GB/s columns above.",
+            "The read bandwidth of each memory level of this machine, measured in the same "
+            "run: the ceilings for the *of limit* column above.",
             "",
             *markdown_table(
-                ("probe", "median", "spread", "GB/s", "of limit"),
-                "lrrrr",
+                ("level", "capacity", "probe array", "median", "spread", "GB/s"),
+                "lrrrrr",
                 [
                     (
-                        f"`{r.implementation}`",
+                        r.extra.get("level", "DRAM"),
+                        format_bytes(r.extra["cache_bytes"]) if r.extra.get("cache_bytes") else "–",
+                        format_bytes(r.size),
                         format_seconds(r.median),
                         f"{r.iqr / r.median:.0%}",
                         f"{r.gbps:.2f}" if r.gbps else "–",
-                        f"{r.share_of_limit:.0%}" if r.share_of_limit else "–",
                     )
                     for r in limit
                 ],

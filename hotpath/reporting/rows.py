@@ -11,7 +11,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from hotpath.records import LIMIT_GROUP, ROW_BYTES, Outcome, input_bytes, size_label
+from hotpath.records import (
+    LIMIT_GROUP,
+    ROW_BYTES,
+    Outcome,
+    input_bytes,
+    size_label,
+    working_set_bytes,
+)
 
 REFERENCE = "python_ref"
 BASELINE = "numpy_impl"
@@ -36,20 +43,54 @@ class Row:
     vs_numpy: float | None = None
     gbps: float | None = None
     share_of_limit: float | None = None
+    limit_level: str | None = None  # the memory level share_of_limit is of
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def memory_bandwidth(benchmarks: list[dict[str, Any]]) -> float | None:
-    """Bytes per second of the run's memory-read probe, if it ran."""
+@dataclass(frozen=True)
+class Limit:
+    """One memory level's read bandwidth, measured in the run (the machine limit rows)."""
+
+    level: str  # "L2", "L3", "DRAM"
+    capacity: int | None  # bytes; None for DRAM
+    bandwidth: float  # bytes per second
+
+
+def limits(benchmarks: list[dict[str, Any]]) -> list[Limit]:
+    """The run's probes, smallest cache first, DRAM last. A run saved before the cache
+    probes existed has one probe, DRAM's."""
+    found = []
     for bench in benchmarks:
         if bench.get("group") == LIMIT_GROUP:
-            return bench["extra_info"]["input_bytes"] / bench["stats"]["median"]
-    return None
+            info = bench["extra_info"]
+            bandwidth = info["input_bytes"] / bench["stats"]["median"]
+            found.append(Limit(info.get("level", "DRAM"), info.get("cache_bytes"), bandwidth))
+    return sorted(found, key=lambda limit: (limit.capacity is None, limit.capacity or 0))
+
+
+def applicable_limit(found: list[Limit], working_set: int) -> Limit | None:
+    """The limit a row's throughput is compared with: the smallest cache level whose
+    capacity holds its working set (rounds run back to back, so such an input is read
+    from that cache, or a faster one, after the first round), else DRAM. None when the run
+    measured no cache level: nothing then says which level served a small input."""
+    caches = [limit for limit in found if limit.capacity]
+    if not caches:
+        return None
+    for limit in caches:
+        if working_set <= limit.capacity:
+            return limit
+    return next((limit for limit in found if limit.capacity is None), None)
+
+
+def memory_bandwidth(benchmarks: list[dict[str, Any]]) -> float | None:
+    """Bytes per second of the run's DRAM probe, if it ran."""
+    dram = [limit for limit in limits(benchmarks) if limit.capacity is None]
+    return dram[0].bandwidth if dram else None
 
 
 def rows(benchmarks: list[dict[str, Any]]) -> list[Row]:
     """One row per timed benchmark, with ratios computed within its group."""
-    limit = memory_bandwidth(benchmarks)
+    found = limits(benchmarks)
     out = []
     for bench in benchmarks:
         info, stats = bench["extra_info"], bench["stats"]
@@ -78,8 +119,17 @@ def rows(benchmarks: list[dict[str, Any]]) -> list[Row]:
         r.vs_numpy = numpy_ / r.median if numpy_ else None
         if r.kernel in STREAMING or r.group == LIMIT_GROUP:
             r.gbps = input_bytes(r.kernel, r.size) / r.median / 1e9
-            r.share_of_limit = r.gbps * 1e9 / limit if limit else None
+        if r.kernel in STREAMING:
+            limit = applicable_limit(found, working_set_bytes(r.kernel, r.size))
+            if limit is not None:
+                r.share_of_limit = r.gbps * 1e9 / limit.bandwidth
+                r.limit_level = limit.level
     return sorted(out, key=lambda r: (r.group == LIMIT_GROUP, r.group, r.median))
+
+
+def format_share(r: Row) -> str:
+    """ "85% of L3": the row's throughput against the limit that applies to it."""
+    return "" if r.share_of_limit is None else f"{r.share_of_limit:.0%} of {r.limit_level}"
 
 
 def parity_mark(implementation: str, kind: str, parity: str) -> str:
@@ -167,6 +217,13 @@ def format_seconds(value: float) -> str:
         if value >= scale:
             return f"{value / scale:.3g} {unit}"
     return f"{value / 1e-9:.3g} ns"
+
+
+def format_bytes(value: int) -> str:
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if value >= scale:
+            return f"{value / scale:g} {unit}"
+    return f"{value} B"
 
 
 def format_ratio(value: float | None) -> str:
@@ -271,7 +328,7 @@ def report_rows(benchmarks: list[dict[str, Any]]) -> list[Row]:
     bad_baseline = {r.group for r in out if r.implementation == BASELINE and r.parity != "ok"}
     for r in out:
         if r.parity != "ok":
-            r.vs_reference = r.vs_numpy = r.gbps = r.share_of_limit = None
+            r.vs_reference = r.vs_numpy = r.gbps = r.share_of_limit = r.limit_level = None
         elif r.group in bad_baseline:
             r.vs_numpy = None
     return sorted(out, key=lambda r: (r.group == LIMIT_GROUP, r.kernel, r.size, r.median))

@@ -13,6 +13,7 @@ from hotpath.records import Outcome
 from hotpath.reporting.rows import (
     format_ratio,
     format_seconds,
+    format_share,
     label,
     parity_mark,
     rows,
@@ -41,7 +42,8 @@ def summary_table(
         title=f"hotpath {machine.get('hotpath', '')} on {machine.get('cpu_model', '?')}, "
         f"{machine.get('cores', '?')} cores, {machine.get('python', '')}",
         caption="median of the rounds; spread = interquartile range / median; "
-        "throughput = input bytes / median; limit = this run's memory read bandwidth",
+        "throughput = input bytes / median; of limit: against this run's read bandwidth of "
+        "the smallest cache level holding the row's working set, else DRAM's",
     )
     for column, justify in (
         ("kernel · size", "left"),
@@ -61,6 +63,8 @@ def summary_table(
             table.add_section()
         for r in timed:
             name = label(r.implementation, r.kind)
+            if r.kind == "limit":  # one probe per memory level
+                name = f"{r.implementation}, {r.extra.get('level', 'DRAM')} (limit)"
             if "first_call_s" in r.extra and r.kind in ("interpreter", "wasm"):
                 # a JIT's or runtime's warm-up, reported apart from the steady-state median;
                 # the JIT verdict of the run
@@ -73,7 +77,7 @@ def summary_table(
                 format_ratio(r.vs_reference),
                 format_ratio(r.vs_numpy),
                 "" if r.gbps is None else f"{r.gbps:.2f}",
-                "" if r.share_of_limit is None else f"{r.share_of_limit:.0%}",
+                format_share(r),
                 _parity_cell(r.implementation, r.kind, r.parity),
             )
         for o in untimed:

@@ -332,3 +332,116 @@ def test_speedup_chart_lists_an_untimed_wrong_answer_without_a_bar() -> None:
     labels = [t.get_text() for t in panel.get_yticklabels()]
     assert labels[-1] == "cython_ext" and len(panel.containers) == 3  # no bar for it
     assert f"✗ not timed: {UNTIMED}" in [t.get_text() for t in panel.texts]
+
+
+# -- the limit that applies: cache-resident or DRAM --------------------------------------------
+
+
+def probe(level: str, capacity: int | None, nbytes: int, gbps: float) -> dict[str, Any]:
+    found = bench("numpy sum", "limit", "memory read", nbytes, nbytes / (gbps * 1e9))
+    found["extra_info"].update(level=level, cache_bytes=capacity)
+    return found
+
+
+def at(implementation: str, kernel: str, size: int, gbps: float) -> dict[str, Any]:
+    return bench(
+        implementation, "backend", kernel, size, records.input_bytes(kernel, size) / gbps / 1e9
+    )
+
+
+PROBES = [
+    probe("L2", 2**20, 2**19, 60.0),
+    probe("L3", 32 * 2**20, 16 * 2**20, 40.0),
+    probe("DRAM", None, 512 * 2**20, 10.0),
+]
+CACHED = [
+    at("rust_ext", "xxh64", 2**20, 20.0),  # 1 MiB: fits L2
+    at("rust_ext", "aggregate", 1_000_000, 15.0),  # 12 MB: L3
+    at("rust_ext", "hash_rows", 1_000_000, 14.0),  # 20 MB in + 8 MB out: L3
+    at("rust_ext", "hash_rows", 2_000_000, 9.0),  # 56 MB: DRAM
+    at("rust_ext", "xxh64", 64 * 2**20, 8.0),  # DRAM
+]
+
+
+def test_each_row_is_compared_with_the_limit_of_the_level_it_fits_in() -> None:
+    from hotpath.reporting import rows
+
+    found = {(r.kernel, r.size): r for r in rows.rows([*CACHED, *PROBES])}
+    for key, level, share in (
+        (("xxh64", 2**20), "L2", 20 / 60),
+        (("aggregate", 1_000_000), "L3", 15 / 40),
+        (("hash_rows", 1_000_000), "L3", 14 / 40),
+        (("hash_rows", 2_000_000), "DRAM", 9 / 10),
+        (("xxh64", 64 * 2**20), "DRAM", 8 / 10),
+    ):
+        assert found[key].limit_level == level, key
+        assert found[key].share_of_limit == pytest.approx(share), key
+
+
+def test_without_cache_sizes_no_row_gets_a_share_of_the_limit() -> None:
+    """An older run measured DRAM only: a cached input would read as over 100%."""
+    from hotpath.reporting import rows
+
+    found = rows.rows([at("rust_ext", "xxh64", 2**20, 20.0), LIMIT])
+    assert all(r.share_of_limit is None for r in found)
+    assert rows.memory_bandwidth([LIMIT]) == pytest.approx(2**29 / 0.05)
+
+
+def test_report_names_the_level_and_states_the_rule(tmp_path: Path) -> None:
+    ref = [
+        bench("python_ref", "backend", "xxh64", 2**20, 90e-3),
+        bench("python_ref", "backend", "xxh64", 64 * 2**20, 6.0),
+    ]
+    run = saved_run("2026-01-02T03:04:05+00:00", [*ref, *CACHED[:1], CACHED[-1], *PROBES])
+    path = write(tmp_path / "storage", "0001_abc.json", run)
+    assert main(["report", "--out", str(tmp_path / "out"), str(path)]) == 0
+    text = (tmp_path / "out" / "RESULTS.md").read_text(encoding="utf-8")
+    assert table_row(text, "xxh64 · 1MiB", "rust_ext")[7] == "33% of L2"
+    assert table_row(text, "xxh64 · 64MiB", "rust_ext")[7] == "80% of DRAM"
+    limit = text.split(f"### {records.LIMIT_GROUP}\n", 1)[1].split("\n##", 1)[0]
+    assert "| L2 | 1 MiB | 512 KiB |" in limit and "| DRAM | – | 512 MiB |" in limit
+    assert "smallest cache level whose capacity holds" in text
+
+
+def test_cache_sizes_are_read_from_sysfs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+    import sys
+
+    name = "hotpath_bench_implementations"
+    spec = importlib.util.spec_from_file_location(
+        name, Path(__file__).resolve().parents[2] / "bench" / "implementations.py"
+    )
+    assert spec and spec.loader
+    implementations = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, name, implementations)  # dataclasses look themselves up
+    spec.loader.exec_module(implementations)
+    for index, (level, kind, size) in enumerate(
+        [
+            (1, "Data", "32K"),
+            (1, "Instruction", "32K"),
+            (2, "Unified", "1024K"),
+            (3, "Unified", "32768K"),
+        ]
+    ):
+        folder = tmp_path / f"index{index}"
+        folder.mkdir()
+        (folder / "level").write_text(f"{level}\n")
+        (folder / "type").write_text(f"{kind}\n")
+        (folder / "size").write_text(f"{size}\n")
+    assert implementations.cache_sizes(tmp_path) == {"L2": 2**20, "L3": 32 * 2**20}
+    probes = implementations.limit_probes({"L2": 2**20, "L3": 32 * 2**20})
+    assert [(p.level, p.cache_bytes, p.nbytes) for p in probes] == [
+        ("L2", 2**20, 2**19),
+        ("L3", 32 * 2**20, 16 * 2**20),
+        ("DRAM", None, 512 * 2**20),  # at least 4x the largest cache
+    ]
+    assert implementations.limit_probes({"L3": 256 * 2**20})[-1].nbytes == 2**30
+
+
+def test_scaling_chart_steps_the_limit_by_level() -> None:
+    run = {**SCALING, "benchmarks": [*SCALING["benchmarks"][:-1], *PROBES]}
+    figure = charts.scaling_figure(saved.Run(Path("scaling.json"), run))
+    assert figure is not None
+    panel = next(ax for ax in figure.axes if ax.get_title(loc="left") == "aggregate")
+    # 10k rows (120 KB) in L2, 100k and 1M (1.2 MB, 12 MB) in L3, 10M (120 MB) in DRAM
+    assert [t.get_text() for t in panel.texts] == ["L2", "L3", "L3", "DRAM"]
