@@ -38,9 +38,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=10,
         help="at least this many calls per kernel inside each other interpreter or runtime "
         "(the first is its warm-up), then more until the steady state: the last 10 calls, "
-        "once the medians of their two halves agree within 10%% (the first call never "
-        "counts, nor GraalPy's in a kernel's first 45 s; at most 60 s per kernel, GraalPy "
-        "150 s; hotpath/runs/runtimes.py)",
+        "once they show no trend (Theil-Sen slope within 10%% of their median across them; "
+        "the first call never counts, nor GraalPy's in a kernel's first 45 s; at most 60 s "
+        "per kernel, GraalPy 150 s; hotpath/runs/runtimes.py)",
     )
     group.addoption(
         "--hotpath-scaling",
@@ -175,7 +175,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     timed = [bench.as_dict(include_data=False) for bench in session.benchmarks]
     writer = terminalreporter._tw
     console = Console(file=writer._file, width=max(writer.fullwidth, 140))
-    if not timed:  # --benchmark-disable: a parity check only
+    if not timed and not _EXTERNAL:  # --benchmark-disable: a parity check only
         console.print(
             f"hotpath parity: {rows.tally(_OUTCOMES)} (benchmarks disabled: nothing timed)",
             markup=False,

@@ -173,8 +173,9 @@ def _runtimes_section(benchmarks: list[dict[str, Any]]) -> list[str]:
         "### Other interpreters and runtimes",
         "",
         "`hotpath.runs.driver` runs python_ref's kernels inside each one and times every call "
-        "there; checksums are checked against python_ref. Steady state: the median of the last 10 "
-        "calls, made once the medians of their two halves agree within 10% (at least "
+        "there; every call's checksum is checked against python_ref's. Steady state: the "
+        "median of the last 10 calls, made once they show no trend (their Theil–Sen slope "
+        "moves the time by at most 10% of their median across the 10 calls; at least "
         "`--hotpath-iterations` calls; the first call never counts, nor for GraalPy any call "
         "in a kernel's first 45 s; without that after 60 s per kernel, GraalPy 150 s: the "
         "second half of the calls, marked not steady), divided by the same driver's under "
@@ -226,7 +227,12 @@ def _runtimes_section(benchmarks: list[dict[str, Any]]) -> list[str]:
     ]
     jits = [(name, c["jit"]) for name, c in costs.items() if c.get("jit")]
     if jits:
-        lines += ["JIT compilers, verified in the run itself (not assumed):", ""]
+        lines += [
+            "JIT compilers, verified in the run itself (not assumed): each kernel's own "
+            "python_ref functions must be among the compilations (PyPy: compiled while that "
+            "kernel ran).",
+            "",
+        ]
         lines += [
             f"- `{name}`: {jit_verdict(jit)}: {jit['evidence']}"
             + ("" if jit["active"] else " -- **these timings are not the JIT's**")

@@ -234,10 +234,14 @@ def format_ratio(value: float | None) -> str:
     return f"{value:,.1f}×" if value < 100 else f"{value:,.0f}×"
 
 
-def jit_verdict(jit: dict[str, Any] | None) -> str:
-    """A run's JIT check (hotpath.runs.interpreters) in a few words; "" when not checked."""
+def jit_verdict(jit: dict[str, Any] | None, kernel: str | None = None) -> str:
+    """A run's JIT check (hotpath.runs.interpreters) in a few words; "" when not checked.
+    With ``kernel``: whether that kernel's own functions were compiled."""
     if not jit:
         return ""
+    if kernel is not None and "kernels" in jit:
+        compiled = jit["kernels"].get(kernel) or []
+        return f"JIT compiled {', '.join(compiled)}" if compiled else "JIT NOT ACTIVE for it"
     if jit["active"]:
         return f"JIT active ({jit['compilations']} compilations)"
     return "JIT NOT ACTIVE"
@@ -245,11 +249,11 @@ def jit_verdict(jit: dict[str, Any] | None) -> str:
 
 def runtime_notes(info: dict[str, Any], markup: bool = False) -> list[str]:
     """What a row timed inside another interpreter or runtime says beside its name:
-    the first call (warm-up), the JIT verdict, a steady state never reached."""
+    the first call (warm-up), the JIT verdict for its kernel, a steady state never reached."""
     notes = [f"first call {format_seconds(info['first_call_s'])}"]
-    verdict = jit_verdict(info.get("jit"))
+    verdict = jit_verdict(info.get("jit"), info.get("kernel"))
     if verdict:
-        bad = not info["jit"]["active"]
+        bad = verdict.startswith("JIT NOT")
         notes.append(f"[bold red]{verdict}[/]" if markup and bad else verdict)
     if str(info.get("steady", "")).startswith("not reached"):
         notes.append("[yellow]not steady[/]" if markup else "not steady")
