@@ -262,7 +262,7 @@ def _speedup_panel(
             weight="bold" if inside else "normal",
         )
     for y, c in enumerate(wrong, start=len(shown)):
-        ax.text(1.15, y, untimed_mark(c), va="center", fontsize=8.5, color="#b00020")
+        ax.text(1.15, y, _clip(untimed_mark(c)), va="center", fontsize=8.5, color="#b00020")
         ax.get_yticklabels()[y].set_color("#b00020")
     ax.set_title(name, loc="left", fontsize=11.5, weight="bold")
     ax.set_title(
@@ -271,6 +271,11 @@ def _speedup_panel(
         fontsize=8.5,
         color="#666666",
     )
+
+
+def _clip(text: str, width: int = 48) -> str:
+    """A verdict short enough to stay inside its panel (RESULTS.md has it in full)."""
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def scaling_figure(run: Run) -> Figure | None:
