@@ -66,6 +66,10 @@ except ImportError:
     debug_start = debug_stop = debug_print = None
 
 
+# The one NaN a checksum packs: the quiet NaN every platform (Java's too) writes as is.
+_NAN = struct.unpack("<d", struct.pack("<Q", 0x7FF8000000000000))[0]
+
+
 def _plain(values: Any) -> List[Any]:
     """A result column as a list of Python scalars (a NumPy array's ``tolist``)."""
     return values.tolist() if hasattr(values, "tolist") else list(values)
@@ -99,14 +103,11 @@ def _canonical(kernel: str, result: Any) -> bytes:
     raise KeyError(kernel)
 
 
-_NAN = struct.unpack("<d", struct.pack("<Q", 0x7FF8000000000000))[0]
-
-
 def checksum(kernel: str, result: Any) -> str:
     """A fingerprint of a kernel's result: SHA-256 of its canonical bytes, the same for
     a list from python_ref or an array from another backend. A result that is not of
     the contract's type (a hash >= 2**64, a float count, a flag that is not a bool) gets
-    an "invalid: ..." fingerprint, which never equals python_ref's."""
+    an "invalid <kernel> result: ..." fingerprint, which never equals python_ref's."""
     try:
         data = _canonical(kernel, result)
     except (TypeError, ValueError, OverflowError, struct.error) as error:
