@@ -38,9 +38,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=10,
         help="at least this many calls per kernel inside each other interpreter or runtime "
         "(the first is its warm-up), then more until the steady state: the last 10 calls, "
-        "once the medians of their two halves agree within 10%% (the first call never "
-        "counts, nor GraalPy's in a kernel's first 45 s; at most 60 s per kernel, GraalPy "
-        "150 s; hotpath/runs/runtimes.py)",
+        "once they show no trend (Theil-Sen slope within 10%% of their median across them; "
+        "the first call never counts, nor GraalPy's in a kernel's first 45 s; at most 60 s "
+        "per kernel, GraalPy 150 s; hotpath/runs/runtimes.py)",
     )
     group.addoption(
         "--hotpath-pipeline",
@@ -174,11 +174,15 @@ def pytest_benchmark_generate_json(
     machine_info: dict,
     commit_info: dict,
 ) -> Any:
-    """Save the external rows with the run, beside pytest-benchmark's own."""
+    """Save the external rows with the run, beside pytest-benchmark's own, and every
+    case with its verdict: pytest-benchmark saves only what was timed, and a wrong
+    answer or a skip is never timed."""
     outcome = yield
-    outcome.get_result()["hotpath_external"] = _EXTERNAL
+    saved = outcome.get_result()
+    saved["hotpath_external"] = _EXTERNAL
+    saved["hotpath_cases"] = [o.as_dict() for o in _OUTCOMES]
     if _PIPELINE_PROFILES:
-        outcome.get_result()["hotpath_pipeline_profiles"] = _PIPELINE_PROFILES
+        saved["hotpath_pipeline_profiles"] = _PIPELINE_PROFILES
 
 
 @pytest.hookimpl(trylast=True)  # after pytest-benchmark's own tables
@@ -187,28 +191,27 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     if session is None or not _OUTCOMES:
         return
     timed = [bench.as_dict(include_data=False) for bench in session.benchmarks]
-    if not timed:  # --benchmark-disable: a parity check only
-        agree = sum(o.status == "ok" for o in _OUTCOMES)
-        skipped = sum(o.status.startswith("skipped") for o in _OUTCOMES)
-        wrong = len(_OUTCOMES) - agree - skipped
-        terminalreporter.write_line(
-            f"hotpath parity: {agree} cases agree with python_ref, {wrong} disagree, "
-            f"{skipped} skipped (benchmarks disabled: nothing timed)"
+    writer = terminalreporter._tw
+    console = Console(file=writer._file, width=max(writer.fullwidth, 140))
+    if not timed and not _EXTERNAL:  # --benchmark-disable: a parity check only
+        console.print(
+            f"hotpath parity: {rows.tally(_OUTCOMES)} (benchmarks disabled: nothing timed)",
+            markup=False,
         )
         for o in _OUTCOMES:
             if o.status != "ok":
-                terminalreporter.write_line(f"  {o.implementation} {o.kernel} {o.size}: {o.status}")
+                console.print(f"  {o.implementation} {o.group}: {o.status}", markup=False)
         return
     timed += _EXTERNAL
-    writer = terminalreporter._tw
-    console = Console(file=writer._file, width=max(writer.fullwidth, 140))
     pipeline_steps = pipeline.steps(timed)
     kernels = [b for b in timed if b["extra_info"].get("kind") != "pipeline"]
-    if kernels:
-        cases = [o for o in _OUTCOMES if o.kind != "pipeline"]
+    cases = [o for o in _OUTCOMES if o.kind != "pipeline"]
+    if kernels or cases:
         console.print(summary.summary_table(kernels, cases, machine()))
-        for line in rows.summary_notes(kernels):
+        for line in summary.untimed_lines(kernels, cases):
             console.print(line)
+        for line in rows.summary_notes(kernels):
+            console.print(line, markup=False)
     if pipeline_steps:  # bench/test_pipeline.py: a table of its own
         console.print(pipeline.terminal_table(pipeline_steps))
     if session.compare and not session.compared_mapping:

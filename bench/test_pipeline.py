@@ -78,7 +78,7 @@ def test_pipeline(benchmark: Any, step_case: tuple[Step, int], outcomes: list) -
     step, rows = step_case
     outcome = records.Outcome(step.key, "pipeline", "pipeline", rows)
     outcomes.append(outcome)
-    benchmark.group = f"pipeline · {records.size_label('x', rows)} readings"
+    benchmark.group = outcome.group
     benchmark.extra_info.update(
         implementation=step.key, kind="pipeline", step=step.label, step_kind=step.kind,
         engine=step.engine, options={k: str(v) for k, v in step.options.__dict__.items()

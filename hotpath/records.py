@@ -8,12 +8,16 @@ that each of them depends on it and none depends on another.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 LIMIT_GROUP = "machine limit"
 # Bytes of input per row each kernel reads.
 ROW_BYTES = {"aggregate": 4 + 8, "duplicates": 4 + 8, "hash_rows": 4 + 8 + 8}
+# Bytes per row a kernel's call touches: its input and its per-row output (duplicates'
+# flags, hash_rows' hashes). Nominal: the arrays' bytes. aggregate's per-device outputs (at
+# most 32 KiB here) and duplicates' hash table are left out.
+WORKING_ROW_BYTES = {"aggregate": 12, "duplicates": 12 + 1, "hash_rows": 20 + 8}
 
 
 def size_label(kernel: str, size: int) -> str:
@@ -26,7 +30,7 @@ def size_label(kernel: str, size: int) -> str:
 
 
 def group(kernel: str, size: int) -> str:
-    unit = "" if kernel == "xxh64" else " rows"
+    unit = "" if kernel == "xxh64" else " readings" if kernel == "pipeline" else " rows"
     return f"{kernel} · {size_label(kernel, size)}{unit}"
 
 
@@ -34,15 +38,56 @@ def input_bytes(kernel: str, size: int) -> int:
     return size if kernel in ("xxh64", "memory read") else ROW_BYTES[kernel] * size
 
 
+def working_set_bytes(kernel: str, size: int) -> int:
+    """What one call reads and writes: whether it stays in a cache between rounds."""
+    return size if kernel in ("xxh64", "memory read") else WORKING_ROW_BYTES[kernel] * size
+
+
+# A case's status starts with one of these when it gave no trustworthy answer.
+FAILED = ("mismatch", "error")
+SKIPPED = "skipped"
+
+
 @dataclass
 class Outcome:
-    """One case of a run, timed or not."""
+    """One case of a run, timed or not. Every case is saved with the run
+    (``hotpath_cases``), so a wrong answer or a skip is reported, not lost."""
 
     implementation: str
     kind: str  # backend, peer, algorithm, limit, interpreter, wasm
     kernel: str
     size: int
-    status: str = ""  # "ok", "mismatch: ...", "skipped: ..."
+    # "ok", "mismatch: ...", "error: ...", "skipped: ..."; "" while the case runs
+    status: str = ""
+
+    @property
+    def group(self) -> str:
+        return LIMIT_GROUP if self.kind == "limit" else group(self.kernel, self.size)
+
+    @property
+    def failed(self) -> bool:
+        """A wrong answer, a crash, or a case that never finished."""
+        return self.status.startswith(FAILED) or not self.status
+
+    @property
+    def skipped(self) -> bool:
+        return self.status.startswith(SKIPPED)
+
+    def key(self) -> tuple[str, str, int]:
+        return (self.implementation, self.kernel, self.size)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "group": self.group}
+
+    @classmethod
+    def from_dict(cls, saved: dict[str, Any]) -> Outcome:
+        return cls(
+            saved["implementation"],
+            saved["kind"],
+            saved["kernel"],
+            saved["size"],
+            saved.get("status", ""),
+        )
 
     def info(self, timed: str) -> dict[str, Any]:
         """What is stored with the benchmark in the saved run."""

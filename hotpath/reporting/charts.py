@@ -9,18 +9,21 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from hotpath.records import LIMIT_GROUP, ROW_BYTES, size_label
+from hotpath.records import LIMIT_GROUP, ROW_BYTES, Outcome, size_label, working_set_bytes
 from hotpath.reporting.rows import (
     REFERENCE,
     STREAMING,
     Row,
+    applicable_limit,
     dataset_label,
     format_ratio,
     format_seconds,
     grouped,
-    memory_bandwidth,
+    limits,
     ns_per_row,
     report_rows,
+    untimed_cases,
+    untimed_mark,
 )
 from hotpath.reporting.saved import Run, scaling_kernels
 
@@ -109,8 +112,10 @@ def speedup_figure(run: Run) -> Figure | None:
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
     rows = report_rows(run.benchmarks)
+    # wrong answers and errors were never timed: listed in their panel, without a bar
+    failed = [c for c in untimed_cases(run.benchmarks, run.cases) if not c.skipped]
     panels = [
-        (name, members)
+        (name, members, [c for c in failed if c.group == name])
         for name, members in grouped(rows).items()
         if name != LIMIT_GROUP
         and any(r.implementation == REFERENCE and r.parity == "ok" for r in members)
@@ -128,14 +133,15 @@ def speedup_figure(run: Run) -> Figure | None:
             r.kind == "algorithm" for r in panel[1] if r.implementation != REFERENCE
         )
     )
-    speedups = [r.vs_reference for _, members in panels for r in members if r.vs_reference]
+    speedups = [r.vs_reference for _, members, _ in panels for r in members if r.vs_reference]
     # One x range for every panel, so bar lengths compare across panels.
     limits = (min([*speedups, 1.0]) / 4, max([*speedups, 1.0]) * 4)
 
     columns = 2 if len(panels) > 1 else 1
     grid_rows = [panels[i : i + columns] for i in range(0, len(panels), columns)]
     bars_per_row = [
-        max(sum(r.implementation != REFERENCE for r in m) for _, m in row) for row in grid_rows
+        max(sum(r.implementation != REFERENCE for r in m) + len(w) for _, m, w in row)
+        for row in grid_rows
     ]
     bar_in, pad_in, top_in, bottom_in = 0.3, 0.8, 1.05, 1.45
     height = top_in + bottom_in + sum(n * bar_in + pad_in for n in bars_per_row) - pad_in
@@ -153,9 +159,9 @@ def speedup_figure(run: Run) -> Figure | None:
         hspace=pad_in / (sum(bars_per_row) * bar_in / len(grid_rows)),
     )
     for i, row in enumerate(grid_rows):
-        for j, (name, members) in enumerate(row):
+        for j, (name, members, wrong) in enumerate(row):
             ax = figure.add_subplot(spec[i, j])
-            _speedup_panel(ax, name, members, colours, bars_per_row[i], limits)
+            _speedup_panel(ax, name, members, wrong, colours, bars_per_row[i], limits)
             ax.xaxis.set_major_locator(LogLocator(base=10, numticks=30))
             ax.xaxis.set_major_formatter(FuncFormatter(_times_label))
             ax.xaxis.set_minor_formatter(NullFormatter())
@@ -174,7 +180,7 @@ def speedup_figure(run: Run) -> Figure | None:
         va="center",
         fontsize=11,
     )
-    with_bar = {r.implementation for _, members in panels for r in members if r.vs_reference}
+    with_bar = {r.implementation for _, members, _ in panels for r in members if r.vs_reference}
     drawn = [n for n in names if n != REFERENCE and n in with_bar]
     handles = [Patch(label=n, linewidth=1, **_bar_style(kinds[n], colours[n])) for n in drawn]
     handles.append(
@@ -209,6 +215,7 @@ def _speedup_panel(
     ax: Axes,
     name: str,
     members: list[Row],
+    wrong: list[Outcome],
     colours: dict[str, str],
     slots: int,
     limits: tuple[float, float],
@@ -221,7 +228,8 @@ def _speedup_panel(
     ax.set_xscale("log")
     ax.set_xlim(*limits)
     ax.set_ylim(slots - 0.4, -0.6)  # same bar thickness in every panel of a row
-    ax.set_yticks(range(len(shown)), [r.implementation for r in shown])
+    names = [r.implementation for r in shown] + [c.implementation for c in wrong]
+    ax.set_yticks(range(len(names)), names)
     ax.grid(axis="x", which="major", color="#dddddd", linewidth=0.8)
     ax.set_axisbelow(True)
     ax.axvspan(limits[0], 1, color="#fdf3f1", zorder=0)  # slower than pure Python
@@ -253,6 +261,9 @@ def _speedup_panel(
             fontsize=8.5,
             weight="bold" if inside else "normal",
         )
+    for y, c in enumerate(wrong, start=len(shown)):
+        ax.text(1.15, y, _clip(untimed_mark(c)), va="center", fontsize=8.5, color="#b00020")
+        ax.get_yticklabels()[y].set_color("#b00020")
     ax.set_title(name, loc="left", fontsize=11.5, weight="bold")
     ax.set_title(
         f"pure Python: {format_seconds(reference.median)}",
@@ -262,9 +273,15 @@ def _speedup_panel(
     )
 
 
+def _clip(text: str, width: int = 48) -> str:
+    """A verdict short enough to stay inside its panel (RESULTS.md has it in full)."""
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 def scaling_figure(run: Run) -> Figure | None:
     """ns per row against rows, log-log, one panel per kernel. A flat line is
-    linear scaling; the dotted line is what the memory bandwidth allows. None
+    linear scaling; the dotted line is what the read bandwidth of the memory level the
+    input fits in allows (a step where it outgrows a cache). None
     when no kernel was timed at enough sizes."""
     from matplotlib.lines import Line2D
     from matplotlib.ticker import (
@@ -279,7 +296,7 @@ def scaling_figure(run: Run) -> Figure | None:
     if not kernels:
         return None
     rows = [r for r in report_rows(run.benchmarks) if r.group != LIMIT_GROUP]
-    bandwidth = memory_bandwidth(run.benchmarks)
+    found = limits(run.benchmarks)
     names = implementation_order(rows)
     colours = _colours(names)
     kinds = {r.implementation: r.kind for r in rows}
@@ -310,18 +327,17 @@ def scaling_figure(run: Run) -> Figure | None:
                 color=colours[name],
                 linestyle="-" if kinds[name] == "backend" else "--",
             )
-        if bandwidth and kernel in STREAMING and kernel in ROW_BYTES:
-            floor = ROW_BYTES[kernel] / bandwidth * 1e9
-            ax.axhline(floor, color="#888888", linestyle=":", linewidth=1.5)
-            ax.text(
-                sizes[0],
-                floor * 1.08,
-                f"memory read limit ({bandwidth / 1e9:.1f} GB/s)",
-                fontsize=8,
-                color="#666666",
-                va="bottom",
-            )
-            lowest = min(lowest, floor)
+        floors = []
+        for size in sizes if kernel in STREAMING and kernel in ROW_BYTES else ():
+            limit = applicable_limit(found, working_set_bytes(kernel, size))
+            if limit is not None:
+                floors.append((size, ROW_BYTES[kernel] / limit.bandwidth * 1e9, limit.level))
+        if floors:
+            xs, ys, _ = zip(*floors)
+            ax.plot(xs, ys, color="#888888", linestyle=":", linewidth=1.5, drawstyle="steps-mid")
+            for x, y, level in floors:
+                ax.text(x, y * 1.08, level, fontsize=7.5, color="#666666", ha="center")
+            lowest = min(lowest, *ys)
             limit_drawn = True
         ax.set_xscale("log")
         ax.set_yscale("log")
@@ -356,7 +372,7 @@ def scaling_figure(run: Run) -> Figure | None:
     ]
     if limit_drawn:
         handles.append(
-            Line2D([], [], color="#888888", linestyle=":", linewidth=1.5, label="memory read limit")
+            Line2D([], [], color="#888888", linestyle=":", linewidth=1.5, label="read limit")
         )
     figure.legend(
         handles=handles,
@@ -369,8 +385,9 @@ def scaling_figure(run: Run) -> Figure | None:
     figure.text(
         0.5,
         0.17 / height,
-        "median of rounds ÷ rows · lower is faster · dotted: bytes per row ÷ this run's "
-        "memory read bandwidth, the floor for kernels that stream their input once",
+        "median of rounds ÷ rows · lower is faster · dotted: bytes per row ÷ this run's read "
+        "bandwidth of the level the input fits in (L2, L3, DRAM), the floor for kernels that "
+        "stream their input once",
         ha="center",
         va="center",
         fontsize=8,

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from hotpath.records import LIMIT_GROUP, size_label
+from hotpath.records import LIMIT_GROUP, Outcome, size_label
 from hotpath.reporting.charts import implementation_order, scaling_figure, speedup_figure
 from hotpath.reporting.markdown import markdown_table
 from hotpath.reporting.rows import (
@@ -18,14 +18,22 @@ from hotpath.reporting.rows import (
     ONE_OFF,
     REFERENCE,
     Row,
+    format_bytes,
     format_ratio,
     format_seconds,
-    grouped,
+    format_share,
     jit_verdict,
+    label,
     ns_per_row,
     one_off_costs,
+    parity_mark,
     report_rows,
+    sections,
+    skipped_groups,
     summary_notes,
+    tally,
+    untimed_cases,
+    untimed_mark,
     vs_runtime,
 )
 from hotpath.reporting.saved import Run, scaling_kernels, select_runs
@@ -38,12 +46,8 @@ def _display(path: Path) -> str:
         return str(path)
 
 
-def _parity(r: Row) -> str:
-    return "✓" if r.parity == "ok" else f"✗ {r.parity}"
-
-
-def _group_table(rows: list[Row]) -> list[str]:
-    body = [
+def _group_table(rows: list[Row], failed: list[Outcome]) -> list[str]:
+    body: list[tuple[object, ...]] = [
         (
             f"`{r.implementation}`",
             r.kind,
@@ -52,11 +56,13 @@ def _group_table(rows: list[Row]) -> list[str]:
             format_ratio(r.vs_reference) or "–",
             format_ratio(r.vs_numpy) or "–",
             "–" if r.gbps is None else f"{r.gbps:.2f}",
-            "–" if r.share_of_limit is None else f"{r.share_of_limit:.0%}",
-            _parity(r),
+            format_share(r) or "–",
+            parity_mark(r.implementation, r.kind, r.parity),
         )
         for r in rows
     ]
+    # wrong answers and errors: never timed, listed where they would have been
+    body += [(f"`{o.implementation}`", o.kind, *["–"] * 6, untimed_mark(o)) for o in failed]
     header = (
         "implementation",
         "kind",
@@ -98,11 +104,22 @@ HOW_TO_READ = (
     f"ratios of medians within one run and one kernel·size group: **vs {REFERENCE}** is the "
     f"pure-Python reference's median over this row's, **vs {BASELINE}** the same against "
     "NumPy; above 1× is faster. **✓** means the row's result was checked against "
-    f"{REFERENCE} on the same input before any timing counted; a row marked ✗ gets no "
-    "speedup. **GB/s** is input bytes over the median, for kernels that read their input "
-    "once front to back; **of limit** compares it with the memory read bandwidth measured "
-    "in the same run (the *machine limit* row). What one timed call covers differs by row "
-    "(prepared inputs, checks included or not): see *What each timing covers*."
+    f"{REFERENCE} on the same input before any timing counted; **reference** marks "
+    f"{REFERENCE}'s own rows, the answers the others are checked against (not a check of "
+    "itself); a row marked ✗ gets no speedup. Every case of the run is listed: one that gave "
+    "a wrong answer or failed appears in its group as *✗ not timed* (it is never timed), "
+    "and skipped cases, with the reason, are under *Skipped*. **GB/s** is input bytes over "
+    "the median, for kernels that read their input once front to back. **of limit** "
+    "compares it with the read bandwidth of the memory level the row's working set (its "
+    "input and per-row output, nominal bytes) fits in: the smallest cache level whose "
+    "capacity holds it (L2, L3: one core's caches as Linux reports them), else DRAM. "
+    "Rounds run back to back, so an input that fits in a cache is read from it after the "
+    "first round, and comparing it with DRAM's bandwidth would overstate the share. Each "
+    "level's bandwidth is measured in the same run (the *machine limit* rows): one thread "
+    "summing an int64 array with NumPy, half the cache's capacity for a cache level, 512 MiB "
+    "(and at least 4× the largest cache) for DRAM. A run without cache sizes shows no *of "
+    "limit*. What one timed call covers differs by row (prepared inputs, checks included or "
+    "not): see *What each timing covers*."
 )
 
 
@@ -156,8 +173,9 @@ def _runtimes_section(benchmarks: list[dict[str, Any]]) -> list[str]:
         "### Other interpreters and runtimes",
         "",
         "`hotpath.runs.driver` runs python_ref's kernels inside each one and times every call "
-        "there; checksums are checked against python_ref. Steady state: the median of the last 10 "
-        "calls, made once the medians of their two halves agree within 10% (at least "
+        "there; every call's checksum is checked against python_ref's. Steady state: the "
+        "median of the last 10 calls, made once they show no trend (their Theil–Sen slope "
+        "moves the time by at most 10% of their median across the 10 calls; at least "
         "`--hotpath-iterations` calls; the first call never counts, nor for GraalPy any call "
         "in a kernel's first 45 s; without that after 60 s per kernel, GraalPy 150 s: the "
         "second half of the calls, marked not steady), divided by the same driver's under "
@@ -209,7 +227,12 @@ def _runtimes_section(benchmarks: list[dict[str, Any]]) -> list[str]:
     ]
     jits = [(name, c["jit"]) for name, c in costs.items() if c.get("jit")]
     if jits:
-        lines += ["JIT compilers, verified in the run itself (not assumed):", ""]
+        lines += [
+            "JIT compilers, verified in the run itself (not assumed): each kernel's own "
+            "python_ref functions must be among the compilations (PyPy: compiled while that "
+            "kernel ran).",
+            "",
+        ]
         lines += [
             f"- `{name}`: {jit_verdict(jit)}: {jit['evidence']}"
             + ("" if jit["active"] else " -- **these timings are not the JIT's**")
@@ -219,10 +242,44 @@ def _runtimes_section(benchmarks: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def _no_chart(cases: list[Outcome]) -> str:
+    mine = [c for c in cases if c.implementation == REFERENCE and c.kind == "backend"]
+    if mine and all(c.failed for c in mine):
+        return (
+            f"_No speedup chart: `{REFERENCE}`'s own cases were not timed (a wrong answer or "
+            "an error, listed below), so there is nothing to compare with._"
+        )
+    return f"_No speedup chart: this run has no `{REFERENCE}` rows to compare with._"
+
+
+def _warning(cases: list[Outcome], rows: list[Row]) -> list[str]:
+    """Wrong answers first, before any figure: a saved run counts its cases; an older
+    run only its timed rows."""
+    wrong = sum(c.failed for c in cases if c.kind != "limit") if cases else 0
+    wrong = wrong or sum(r.parity != "ok" for r in rows)
+    if not wrong:
+        return []
+    return [f"**{wrong} of this run's cases gave a wrong answer or failed: marked ✗ below.**", ""]
+
+
+def _skipped(untimed: list[Outcome]) -> list[str]:
+    """Every skipped case with its reason, one line per implementation and reason."""
+    skips = skipped_groups(untimed)
+    if not skips:
+        return []
+    lines = ["### Skipped", ""]
+    for name, kind, groups, reason in skips:
+        shown = label(f"`{name}`", kind)
+        lines.append(f"- {shown}: {', '.join(groups)}: {reason}")
+    return [*lines, ""]
+
+
 def markdown(main: Run, scaling: Run | None, speedup_chart: bool, wheels: bool = False) -> str:
     rows = report_rows(main.benchmarks)
-    groups = grouped(rows)
-    limit = groups.pop(LIMIT_GROUP, [])
+    cases = main.cases
+    untimed = untimed_cases(main.benchmarks, cases)
+    failed = [c for c in untimed if not c.skipped]
+    limit = [r for r in rows if r.group == LIMIT_GROUP]
     lines = [
         "# hotpath benchmark results",
         "",
@@ -230,6 +287,7 @@ def markdown(main: Run, scaling: Run | None, speedup_chart: bool, wheels: bool =
         + (f", commit `{main.commit}`" if main.commit else "")
         + f". Source: `{_display(main.path)}`. Written by `hotpath report`.",
         "",
+        *_warning(cases, rows),
         *_machine_section(main),
         "",
         "## How to read this",
@@ -240,7 +298,7 @@ def markdown(main: Run, scaling: Run | None, speedup_chart: bool, wheels: bool =
     if speedup_chart:
         lines += ["![Speedup over pure Python per implementation](speedup.png)", ""]
     else:
-        lines += [f"_No speedup chart: this run has no `{REFERENCE}` rows to compare with._", ""]
+        lines += [_no_chart(cases), ""]
     if wheels:  # `hotpath wheels` wrote its report next to this one
         lines += [
             "What each backend costs to ship (clean build time, wheel size, tags, runtime "
@@ -248,31 +306,36 @@ def markdown(main: Run, scaling: Run | None, speedup_chart: bool, wheels: bool =
             "",
         ]
     lines += ["## Results", ""]
-    for name, members in groups.items():
-        lines += [f"### {name}", "", *_group_table(members), ""]
+    if cases:
+        lines += [f"**Parity:** {tally(cases)}.", ""]
+    for name, members, wrong in sections(rows, failed):
+        if name != LIMIT_GROUP:
+            lines += [f"### {name}", "", *_group_table(members, wrong), ""]
     if limit:
         lines += [
             f"### {LIMIT_GROUP}",
             "",
-            "The memory read bandwidth of this machine, measured in the same run: "
-            "the ceiling for the GB/s columns above.",
+            "The read bandwidth of each memory level of this machine, measured in the same "
+            "run: the ceilings for the *of limit* column above.",
             "",
             *markdown_table(
-                ("probe", "median", "spread", "GB/s", "of limit"),
-                "lrrrr",
+                ("level", "capacity", "probe array", "median", "spread", "GB/s"),
+                "lrrrrr",
                 [
                     (
-                        f"`{r.implementation}`",
+                        r.extra.get("level", "DRAM"),
+                        format_bytes(r.extra["cache_bytes"]) if r.extra.get("cache_bytes") else "–",
+                        format_bytes(r.size),
                         format_seconds(r.median),
                         f"{r.iqr / r.median:.0%}",
                         f"{r.gbps:.2f}" if r.gbps else "–",
-                        f"{r.share_of_limit:.0%}" if r.share_of_limit else "–",
                     )
                     for r in limit
                 ],
             ),
             "",
         ]
+    lines += _skipped(untimed)
     lines += _runtimes_section(main.benchmarks)
     # one-off costs have their own table (_runtimes_section)
     notes = [n for n in summary_notes(main.benchmarks) if not n.startswith("one-off:")]

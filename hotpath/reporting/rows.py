@@ -7,10 +7,18 @@ run's ``benchmarks`` list), so the end-of-run summary (``summary``) and
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from hotpath.records import LIMIT_GROUP, ROW_BYTES, input_bytes, size_label
+from hotpath.records import (
+    LIMIT_GROUP,
+    ROW_BYTES,
+    Outcome,
+    input_bytes,
+    size_label,
+    working_set_bytes,
+)
 
 REFERENCE = "python_ref"
 BASELINE = "numpy_impl"
@@ -35,20 +43,54 @@ class Row:
     vs_numpy: float | None = None
     gbps: float | None = None
     share_of_limit: float | None = None
+    limit_level: str | None = None  # the memory level share_of_limit is of
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def memory_bandwidth(benchmarks: list[dict[str, Any]]) -> float | None:
-    """Bytes per second of the run's memory-read probe, if it ran."""
+@dataclass(frozen=True)
+class Limit:
+    """One memory level's read bandwidth, measured in the run (the machine limit rows)."""
+
+    level: str  # "L2", "L3", "DRAM"
+    capacity: int | None  # bytes; None for DRAM
+    bandwidth: float  # bytes per second
+
+
+def limits(benchmarks: list[dict[str, Any]]) -> list[Limit]:
+    """The run's probes, smallest cache first, DRAM last. A run saved before the cache
+    probes existed has one probe, DRAM's."""
+    found = []
     for bench in benchmarks:
         if bench.get("group") == LIMIT_GROUP:
-            return bench["extra_info"]["input_bytes"] / bench["stats"]["median"]
-    return None
+            info = bench["extra_info"]
+            bandwidth = info["input_bytes"] / bench["stats"]["median"]
+            found.append(Limit(info.get("level", "DRAM"), info.get("cache_bytes"), bandwidth))
+    return sorted(found, key=lambda limit: (limit.capacity is None, limit.capacity or 0))
+
+
+def applicable_limit(found: list[Limit], working_set: int) -> Limit | None:
+    """The limit a row's throughput is compared with: the smallest cache level whose
+    capacity holds its working set (rounds run back to back, so such an input is read
+    from that cache, or a faster one, after the first round), else DRAM. None when the run
+    measured no cache level: nothing then says which level served a small input."""
+    caches = [limit for limit in found if limit.capacity]
+    if not caches:
+        return None
+    for limit in caches:
+        if working_set <= limit.capacity:
+            return limit
+    return next((limit for limit in found if limit.capacity is None), None)
+
+
+def memory_bandwidth(benchmarks: list[dict[str, Any]]) -> float | None:
+    """Bytes per second of the run's DRAM probe, if it ran."""
+    dram = [limit for limit in limits(benchmarks) if limit.capacity is None]
+    return dram[0].bandwidth if dram else None
 
 
 def rows(benchmarks: list[dict[str, Any]]) -> list[Row]:
     """One row per timed benchmark, with ratios computed within its group."""
-    limit = memory_bandwidth(benchmarks)
+    found = limits(benchmarks)
     out = []
     for bench in benchmarks:
         info, stats = bench["extra_info"], bench["stats"]
@@ -77,8 +119,97 @@ def rows(benchmarks: list[dict[str, Any]]) -> list[Row]:
         r.vs_numpy = numpy_ / r.median if numpy_ else None
         if r.kernel in STREAMING or r.group == LIMIT_GROUP:
             r.gbps = input_bytes(r.kernel, r.size) / r.median / 1e9
-            r.share_of_limit = r.gbps * 1e9 / limit if limit else None
+        if r.kernel in STREAMING:
+            limit = applicable_limit(found, working_set_bytes(r.kernel, r.size))
+            if limit is not None:
+                r.share_of_limit = r.gbps * 1e9 / limit.bandwidth
+                r.limit_level = limit.level
     return sorted(out, key=lambda r: (r.group == LIMIT_GROUP, r.group, r.median))
+
+
+def format_share(r: Row) -> str:
+    """ "85% of L3": the row's throughput against the limit that applies to it."""
+    return "" if r.share_of_limit is None else f"{r.share_of_limit:.0%} of {r.limit_level}"
+
+
+def parity_mark(implementation: str, kind: str, parity: str) -> str:
+    """A timed row's parity cell. python_ref's own rows are what every other row is
+    checked against: "reference", not a check of itself. The limit probes compute nothing
+    to check."""
+    if kind == "limit":
+        return ""
+    if parity != "ok":
+        return f"✗ {parity}"
+    return "reference" if implementation == REFERENCE and kind == "backend" else "✓"
+
+
+def label(implementation: str, kind: str) -> str:
+    return implementation if kind == "backend" else f"{implementation} ({kind})"
+
+
+def untimed_cases(benchmarks: list[dict[str, Any]], cases: Sequence[Outcome]) -> list[Outcome]:
+    """The run's cases that have no timed row: wrong answers and errors (never timed),
+    and skips. A case timed despite a wrong answer (an interpreter's checksum) is its row."""
+    timed = {
+        (info.get("implementation"), info.get("kernel"), info.get("size"))
+        for info in (bench.get("extra_info", {}) for bench in benchmarks)
+    }
+    return [c for c in cases if c.key() not in timed]
+
+
+def untimed_mark(case: Outcome) -> str:
+    if case.skipped:
+        return case.status
+    return f"✗ not timed: {case.status or 'error: the case did not finish'}"
+
+
+def tally(cases: Sequence[Outcome]) -> str:
+    """The run's verdicts in one line, e.g. "40 agree with python_ref, 7 python_ref
+    itself (the reference), 1 gave a wrong answer or failed, 10 skipped"."""
+    counts: Counter[str] = Counter()
+    for c in cases:
+        if c.kind == "limit":
+            continue
+        if c.skipped:
+            counts["skipped"] += 1
+        elif c.failed:
+            counts["failed"] += 1
+        elif c.implementation == REFERENCE and c.kind == "backend":
+            counts["reference"] += 1
+        else:
+            counts["agree"] += 1
+    parts = [
+        f"{counts['agree']} agree with {REFERENCE}",
+        f"{counts['reference']} {REFERENCE} itself (the reference)",
+        f"{counts['failed']} gave a wrong answer or failed",
+        f"{counts['skipped']} skipped",
+    ]
+    return ", ".join(parts)
+
+
+def skipped_groups(cases: Sequence[Outcome]) -> list[tuple[str, str, list[str], str]]:
+    """Skipped cases, one entry per implementation and reason: (implementation, kind,
+    the groups skipped, the reason), in the run's order."""
+    found: dict[tuple[str, str, str], list[str]] = {}
+    for c in cases:
+        if c.skipped:
+            reason = c.status.removeprefix("skipped: ")
+            found.setdefault((c.implementation, c.kind, reason), []).append(c.group)
+    return [(name, kind, groups, reason) for (name, kind, reason), groups in found.items()]
+
+
+def sections(
+    rows: list[Row], failed: Sequence[Outcome]
+) -> list[tuple[str, list[Row], list[Outcome]]]:
+    """Each group's timed rows and its untimed failed cases, by kernel then size (not by
+    the group's text: "10M" < "1M"), the machine limit last."""
+    order: dict[str, tuple[bool, str, int]] = {}
+    for item in [*rows, *failed]:
+        order.setdefault(item.group, (item.group == LIMIT_GROUP, item.kernel, item.size))
+    return [
+        (name, [r for r in rows if r.group == name], [c for c in failed if c.group == name])
+        for name in sorted(order, key=order.__getitem__)
+    ]
 
 
 def format_seconds(value: float) -> str:
@@ -86,6 +217,13 @@ def format_seconds(value: float) -> str:
         if value >= scale:
             return f"{value / scale:.3g} {unit}"
     return f"{value / 1e-9:.3g} ns"
+
+
+def format_bytes(value: int) -> str:
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if value >= scale:
+            return f"{value / scale:g} {unit}"
+    return f"{value} B"
 
 
 def format_ratio(value: float | None) -> str:
@@ -96,10 +234,14 @@ def format_ratio(value: float | None) -> str:
     return f"{value:,.1f}×" if value < 100 else f"{value:,.0f}×"
 
 
-def jit_verdict(jit: dict[str, Any] | None) -> str:
-    """A run's JIT check (hotpath.runs.interpreters) in a few words; "" when not checked."""
+def jit_verdict(jit: dict[str, Any] | None, kernel: str | None = None) -> str:
+    """A run's JIT check (hotpath.runs.interpreters) in a few words; "" when not checked.
+    With ``kernel``: whether that kernel's own functions were compiled."""
     if not jit:
         return ""
+    if kernel is not None and "kernels" in jit:
+        compiled = jit["kernels"].get(kernel) or []
+        return f"JIT compiled {', '.join(compiled)}" if compiled else "JIT NOT ACTIVE for it"
     if jit["active"]:
         return f"JIT active ({jit['compilations']} compilations)"
     return "JIT NOT ACTIVE"
@@ -107,11 +249,11 @@ def jit_verdict(jit: dict[str, Any] | None) -> str:
 
 def runtime_notes(info: dict[str, Any], markup: bool = False) -> list[str]:
     """What a row timed inside another interpreter or runtime says beside its name:
-    the first call (warm-up), the JIT verdict, a steady state never reached."""
+    the first call (warm-up), the JIT verdict for its kernel, a steady state never reached."""
     notes = [f"first call {format_seconds(info['first_call_s'])}"]
-    verdict = jit_verdict(info.get("jit"))
+    verdict = jit_verdict(info.get("jit"), info.get("kernel"))
     if verdict:
-        bad = not info["jit"]["active"]
+        bad = verdict.startswith("JIT NOT")
         notes.append(f"[bold red]{verdict}[/]" if markup and bad else verdict)
     if str(info.get("steady", "")).startswith("not reached"):
         notes.append("[yellow]not steady[/]" if markup else "not steady")
@@ -190,7 +332,7 @@ def report_rows(benchmarks: list[dict[str, Any]]) -> list[Row]:
     bad_baseline = {r.group for r in out if r.implementation == BASELINE and r.parity != "ok"}
     for r in out:
         if r.parity != "ok":
-            r.vs_reference = r.vs_numpy = r.gbps = r.share_of_limit = None
+            r.vs_reference = r.vs_numpy = r.gbps = r.share_of_limit = r.limit_level = None
         elif r.group in bad_baseline:
             r.vs_numpy = None
     return sorted(out, key=lambda r: (r.group == LIMIT_GROUP, r.kernel, r.size, r.median))

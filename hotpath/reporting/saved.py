@@ -12,7 +12,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from hotpath.records import LIMIT_GROUP
+from hotpath.records import LIMIT_GROUP, Outcome
 
 # A kernel timed at this many sizes makes a run a scaling run: the default run
 # has at most two sizes per kernel (xxh64's buffers, duplicates' pairwise size).
@@ -34,6 +34,19 @@ class Run:
     def benchmarks(self) -> list[dict[str, Any]]:
         # pytest-benchmark's rows, then those timed inside other interpreters/runtimes
         return self.data["benchmarks"] + self.data.get("hotpath_external", [])
+
+    @property
+    def cases(self) -> list[Outcome]:
+        """Every kernel case of the run with its verdict, timed or not (runs saved before
+        hotpath_cases existed: none). The pipeline's steps are ``pipeline_cases``."""
+        return [o for o in self._all_cases() if o.kind != "pipeline"]
+
+    @property
+    def pipeline_cases(self) -> list[Outcome]:
+        return [o for o in self._all_cases() if o.kind == "pipeline"]
+
+    def _all_cases(self) -> list[Outcome]:
+        return [Outcome.from_dict(c) for c in self.data.get("hotpath_cases", [])]
 
     @cached_property
     def when(self) -> datetime | None:

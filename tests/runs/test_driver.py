@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import struct
 from collections.abc import Callable
 from pathlib import Path
 
@@ -62,7 +63,7 @@ def test_driver_report(dataset: tuple, capsys: pytest.CaptureFixture[str]) -> No
     for kernel, result in want.items():
         timing = report["kernels"][kernel]
         assert len(timing["seconds"]) == 3 and all(t > 0 for t in timing["seconds"])
-        assert timing["checksum"] == driver.checksum(kernel, result)
+        assert timing["checksums"] == [driver.checksum(kernel, result)] * 3
 
 
 def test_driver_rejects_bad_arguments(dataset: tuple) -> None:
@@ -77,8 +78,8 @@ def test_runtime_rows_flag_wrong_checksums() -> None:
         "interpreter": {"implementation": "PyPy"},
         "load_seconds": 0.1,
         "kernels": {
-            "aggregate": {"seconds": [5.0, 1.0, 1.2, 1.1, 0.9], "checksum": "aa"},
-            "xxh64": {"seconds": [2.0, 1.0], "checksum": "bb"},
+            "aggregate": {"seconds": [5.0, 1.0, 1.2, 1.1, 0.9], "checksums": ["aa"] * 5},
+            "xxh64": {"seconds": [2.0, 1.0], "checksums": ["bb", "bb"]},
         },
     }
     runtime = runtimes.BY_NAME["cpython"]
@@ -93,6 +94,47 @@ def test_runtime_rows_flag_wrong_checksums() -> None:
     assert aggregate["stats"]["rounds"] == 3
     assert by_kernel["xxh64"]["extra_info"]["parity"].startswith("mismatch")
     assert by_kernel["xxh64"]["group"] == "xxh64 · 1MiB"
+
+
+def test_every_calls_checksum_is_checked_not_only_the_last() -> None:
+    assert runtimes.parity(["aa", "aa", "aa"], "aa") == "ok"
+    assert runtimes.parity(["aa", "zz", "aa", "aa"], "aa") == (
+        "mismatch: call 1 of 4: checksum zz != python_ref's aa (1 of 4 calls differ)"
+    )
+    assert runtimes.parity([], "aa").startswith("mismatch")
+
+
+def test_checksum_is_bit_exact_and_refuses_what_the_contract_does_not_return(
+    dataset: tuple,
+) -> None:
+    ids, stamps, kwh = dataset[0].as_lists()
+    hashes = python_ref.hash_rows(ids[:50], stamps[:50], kwh[:50])
+    right = driver.checksum("hash_rows", hashes)
+    # a hash >= 2**64 is wrong, not the same value mod 2**64
+    too_big = driver.checksum("hash_rows", [hashes[0] + 2**64, *hashes[1:]])
+    assert too_big != right and too_big.startswith(driver.INVALID)
+    assert driver.checksum("hash_rows", [-1, *hashes[1:]]).startswith(driver.INVALID)
+    # hash_rows hashes kwh's bits: NaN payloads give other hashes, so other checksums
+    quiet, payload = struct.unpack(
+        "<2d", struct.pack("<2Q", 0x7FF8000000000000, 0x7FF8000000000001)
+    )
+    assert driver.checksum("hash_rows", python_ref.hash_rows([1], [2], [quiet])) != (
+        driver.checksum("hash_rows", python_ref.hash_rows([1], [2], [payload]))
+    )
+    # a flag that is not a bool, a count that is not an integer, a float xxh64
+    marks = python_ref.duplicates(ids, stamps)
+    assert driver.checksum("duplicates", [2, *marks[1:]]) != (
+        driver.checksum("duplicates", [True, *marks[1:]])
+    )
+    count, total, minimum, maximum = python_ref.aggregate(ids, kwh, 40)
+    floated = driver.checksum("aggregate", ([float(c) for c in count], total, minimum, maximum))
+    assert floated.startswith(driver.INVALID)
+    assert driver.checksum("xxh64", 1.0).startswith(driver.INVALID)
+    assert driver.checksum("xxh64", 2**64).startswith(driver.INVALID)
+    # aggregate: bits (the sign of zero counts); NaN only by being NaN, as the contract says
+    zero = driver.checksum("aggregate", ([0], [0.0], [quiet], [quiet]))
+    assert driver.checksum("aggregate", ([0], [-0.0], [quiet], [quiet])) != zero
+    assert driver.checksum("aggregate", ([0], [0.0], [payload], [payload])) == zero
 
 
 def test_cpython_runtime_end_to_end(dataset: tuple) -> None:
