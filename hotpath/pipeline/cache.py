@@ -16,7 +16,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import mmap
 import os
 import shutil
 import tempfile
@@ -68,13 +67,11 @@ class Cache:
 
     def _hash(self, path: Path) -> str:
         started = time.perf_counter()
-        with open(path, "rb") as file:
-            size = os.fstat(file.fileno()).st_size
-            if size == 0:
-                digest = self._xxh64(b"")
-            else:
-                with mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as view:
-                    digest = self._xxh64(view)
+        # read, not mapped: a file cut short while mapped would end the process (SIGBUS)
+        content = path.read_bytes()
+        size = len(content)
+        digest = self._xxh64(content)
+        del content
         with self._lock:
             self.hash_seconds += time.perf_counter() - started
         return f"v{PARSER_VERSION}-{digest:016x}-{size:x}"

@@ -1,10 +1,22 @@
 """The load stage: every file through one reader -- in parallel, from the cache where it can
--- into one set of columns in input order, with the bad-row policy applied."""
+-- into one set of columns in input order, with the bad-row policy applied.
+
+Memory is the design constraint (the optimized path must stay within twice the columns'
+bytes at its peak). So files are read at most ``workers`` ahead of where the columns are
+filled; each file's rows are copied into the run's columns as soon as every file before it
+is in, and its own arrays dropped. The run's columns are reserved for the most rows the files
+can hold -- a reservation costs nothing until written, because untouched pages are never
+resident -- and filled front to back. A reader that parses into given arrays (the native
+one) parses into buffers that each worker reuses from file to file: memory already paged in,
+so the parse never waits on the kernel for fresh pages.
+"""
 
 from __future__ import annotations
 
 import concurrent.futures
 import multiprocessing
+import queue
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,9 +25,11 @@ from typing import Any
 import numpy as np
 
 from hotpath.pipeline.errors import BadInput, Reject
-from hotpath.pipeline.readers.base import Parsed, Reader
+from hotpath.pipeline.readers.base import Parsed, Reader, rows_at_most
 
 ON_BAD_ROW = ("error", "skip")
+DTYPES = (np.uint32, np.int64, np.float64)
+NAMES = ("device_id", "timestamp", "kwh")
 
 
 @dataclass
@@ -39,17 +53,64 @@ def check(parsed: Parsed, on_bad_row: str) -> None:
             raise BadInput(first)
 
 
+class Columns:
+    """The run's three columns, filled front to back."""
+
+    def __init__(self, capacity: int) -> None:
+        self.arrays = [np.empty(capacity, t) for t in DTYPES]
+        self.end = 0
+
+    def append(self, parsed: Parsed) -> None:
+        rows = parsed.rows
+        if self.end + rows > len(self.arrays[0]):  # an estimate fell short: grow
+            grown = [np.empty(2 * (self.end + rows), t) for t in DTYPES]
+            for new, old in zip(grown, self.arrays):
+                new[: self.end] = old[: self.end]
+            self.arrays = grown
+        for column, name in zip(self.arrays, NAMES):
+            column[self.end : self.end + rows] = getattr(parsed, name)
+        self.end += rows
+
+    def result(self) -> list[np.ndarray]:
+        return [column[: self.end] for column in self.arrays]
+
+
+class Buffers:
+    """Parse buffers, one set per file in flight, reused: pages already resident."""
+
+    def __init__(self) -> None:
+        self._free: queue.SimpleQueue[list[np.ndarray]] = queue.SimpleQueue()
+
+    def take(self, rows: int) -> list[np.ndarray]:
+        try:
+            found = self._free.get_nowait()
+        except queue.Empty:
+            found = [np.empty(0, t) for t in DTYPES]
+        if len(found[0]) < rows:
+            found = [np.empty(rows, t) for t in DTYPES]
+        return found
+
+    def give(self, arrays: list[np.ndarray]) -> None:
+        self._free.put(arrays)
+
+
 def _read_one(
-    reader: Reader, cache: Any, path: Path, into: tuple[np.ndarray, ...] | None = None
-) -> tuple[Parsed, bool]:
-    """One file, from the cache or the reader; into the given columns if there are some."""
+    reader: Reader, cache: Any, path: Path, buffers: Buffers | None
+) -> tuple[Parsed, bool, list[np.ndarray] | None]:
+    """One file, from the cache or the reader: (parsed, a cache hit, the buffers it used)."""
+    taken = None
+    if buffers is not None:
+        taken = buffers.take(rows_at_most(path.stat().st_size))
 
     def parse() -> Parsed:
-        return reader.read(path) if into is None else reader.read_into(path, *into)
+        if taken is None:
+            return reader.read(path)
+        return reader.read_into(path, *taken)  # type: ignore[attr-defined]
 
     if cache is None:
-        return parse(), False
-    return cache.read(path, parse, reader.arrays)
+        return parse(), False, taken
+    parsed, hit = cache.read(path, parse, reader.arrays)
+    return parsed, hit, taken
 
 
 def load(
@@ -66,93 +127,64 @@ def load(
     back). ``cache`` (see cache.py) serves files it has seen before."""
     if on_bad_row not in ON_BAD_ROW:
         raise ValueError(f"on_bad_row must be one of {ON_BAD_ROW}, not {on_bad_row!r}")
-    parsed: list[Parsed] = []
-    hits = 0
-    room = None
-    if hasattr(reader, "read_into") and files:
-        room = _Room.reserve(files, reader.capacity)  # type: ignore[attr-defined]
-    slices: list[Any] = room.slices if room is not None else [None] * len(files)
-    if workers <= 1 or len(files) <= 1:
-        results: Any = map(_read_one, [reader] * len(files), [cache] * len(files), files, slices)
-        executor = None
+    workers = max(1, min(workers, len(files)))
+    buffers = Buffers() if hasattr(reader, "read_into") else None
+    if workers == 1:
+        executor: concurrent.futures.Executor | None = None
     elif reader.releases_gil:
         executor = concurrent.futures.ThreadPoolExecutor(workers)
     else:
         # forkserver: a clean child, not a fork of a process that may hold threads and locks
         context = multiprocessing.get_context("forkserver")
         executor = concurrent.futures.ProcessPoolExecutor(workers, mp_context=context)
+        buffers = None
+
+    def submit(path: Path) -> Any:
+        if executor is None:
+            return _read_one(reader, cache, path, buffers)
+        return executor.submit(_read_one, reader, cache, path, buffers)
+
+    columns: Columns | None = None
+    lists: list[list[Any]] = [[], [], []]
+    if reader.arrays:
+        columns = Columns(sum(rows_at_most(path.stat().st_size) for path in files))
+    rows_read, hits = 0, 0
+    rejects: list[Reject] = []
+    broken: list[Reject] = []
+    ahead: deque[Any] = deque()
     try:
-        if executor is not None:
-            results = executor.map(
-                _read_one, [reader] * len(files), [cache] * len(files), files, slices
-            )
-        for path, (one, hit) in zip(files, results):
-            check(one, on_bad_row)  # in input order: the first bad row of the run stops it
-            parsed.append(one)
+        for path in files[:workers]:
+            ahead.append(submit(path))
+        for k, path in enumerate(files):
+            found = ahead.popleft()
+            parsed, hit, taken = found if executor is None else found.result()
+            check(parsed, on_bad_row)  # in input order: the first bad row of the run stops it
+            if columns is not None:
+                columns.append(parsed)
+            else:
+                for column, name in zip(lists, NAMES):
+                    column.extend(getattr(parsed, name))
+            if taken is not None and buffers is not None:
+                buffers.give(taken)  # copied out: the next file may parse into them
+            rows_read += parsed.rows_read
+            rejects += parsed.rejects
+            if parsed.file_error is not None:
+                broken.append(parsed.file_error)
             hits += hit
+            if k + workers < len(files):  # at most `workers` files read ahead
+                ahead.append(submit(files[k + workers]))
             if progress is not None:
                 progress(path)
     finally:
         if executor is not None:
             executor.shutdown(wait=True, cancel_futures=True)
-    columns = room.compact(parsed) if room is not None else _join(parsed, reader.arrays)
+    result = columns.result() if columns is not None else lists
     return Loaded(
         [str(f) for f in files],
-        *columns,
-        rows_read=sum(p.rows_read for p in parsed),
-        rejects=[r for p in parsed for r in p.rejects],
-        files_rejected=[p.file_error for p in parsed if p.file_error is not None],
+        *result,
+        rows_read=rows_read,
+        rejects=rejects,
+        files_rejected=broken,
         cache_hits=hits,
-        cache_misses=len(parsed) - hits if cache is not None else 0,
+        cache_misses=len(files) - hits if cache is not None else 0,
     )
-
-
-@dataclass
-class _Room:
-    """Columns for a whole run, for a reader that parses into given columns (the native
-    one): each file gets a slice with room for its most rows. Reserving is free -- pages no
-    row is written to are never touched -- and it saves joining per-file columns afterwards,
-    which would hold every row twice at the peak."""
-
-    columns: tuple[np.ndarray, np.ndarray, np.ndarray]
-    starts: list[int]
-    slices: list[tuple[np.ndarray, ...]]
-
-    @classmethod
-    def reserve(cls, files: Sequence[Path], capacity: Callable[[int], int]) -> _Room:
-        sizes = [capacity(path.stat().st_size) for path in files]
-        total = sum(sizes)
-        columns = (
-            np.empty(total, np.uint32),
-            np.empty(total, np.int64),
-            np.empty(total, np.float64),
-        )
-        starts = [0]
-        for size in sizes:
-            starts.append(starts[-1] + size)
-        slices = [tuple(c[a:b] for c in columns) for a, b in zip(starts, starts[1:])]
-        return cls(columns, starts[:-1], slices)
-
-    def compact(self, parsed: list[Parsed]) -> list[np.ndarray]:
-        """Close the gaps between the files' rows, in place, front to back."""
-        end = 0
-        for one, start in zip(parsed, self.starts):
-            rows = one.rows
-            for column, got in zip(self.columns, (one.device_id, one.timestamp, one.kwh)):
-                from_cache = not np.may_share_memory(got, column)
-                if from_cache or start != end:
-                    column[end : end + rows] = got  # NumPy copies overlapping ranges right
-            end += rows
-        return [column[:end] for column in self.columns]
-
-
-def _join(parsed: list[Parsed], arrays: bool) -> list[Any]:
-    """Every file's columns end to end: arrays, or lists on the pure-Python path."""
-    names = ("device_id", "timestamp", "kwh")
-    if not arrays:
-        return [[value for p in parsed for value in getattr(p, n)] for n in names]
-    dtypes = (np.uint32, np.int64, np.float64)
-    return [
-        np.concatenate([np.asarray(getattr(p, n), t) for p in parsed] or [np.empty(0, t)])
-        for n, t in zip(names, dtypes)
-    ]

@@ -46,5 +46,12 @@ class Reader(Protocol):
     def read(self, path: Path) -> Parsed: ...
 
 
+def rows_at_most(size: int) -> int:
+    """Rows a readings file of ``size`` bytes can hold: a CSV record takes four bytes or more
+    ("0,0," and a line break), a row of the binary formats twenty (Parquet compresses: the
+    loader grows its columns if a file holds more)."""
+    return size // 4 + 1
+
+
 def empty_arrays() -> tuple[Any, Any, Any]:
     return np.empty(0, np.uint32), np.empty(0, np.int64), np.empty(0, np.float64)
