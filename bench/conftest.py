@@ -79,6 +79,15 @@ def _tool_version(*command: str) -> str:
     return (out.stdout or out.stderr).splitlines()[0].strip() if (out.stdout or out.stderr) else ""
 
 
+def _built_with(backend: str, tool: str) -> str:
+    """``tool``'s version as ``backend``'s BUILD_INFO names it (e.g. "Cython 3.3.1")."""
+    found = backends.status(backend)
+    for part in found.version.split(","):
+        if part.strip().startswith(tool):
+            return part.strip()
+    return f"unknown ({backend} unavailable: {found.reason})" if found.reason else "unknown"
+
+
 @cache
 def machine() -> dict[str, Any]:
     """What a reader needs to reproduce or compare a run. Static facts only:
@@ -94,7 +103,9 @@ def machine() -> dict[str, Any]:
         "toolchains": {
             "gcc": _tool_version("gcc", "--version"),
             "rustc": _tool_version("rustc", "--version"),
-            "cython": _tool_version("cython", "--version"),
+            # the Cython that built cython_ext (pip's isolated build environment had it, not
+            # necessarily this one), as the backend itself reports it
+            "cython": _built_with("cython_ext", "Cython"),
             "numba": numba.__version__,
             "llvm (llvmlite)": ".".join(map(str, numba.llvmlite.binding.llvm_version_info)),
         },

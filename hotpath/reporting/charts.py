@@ -143,9 +143,14 @@ def speedup_figure(run: Run) -> Figure | None:
         max(sum(r.implementation != REFERENCE for r in m) + len(w) for _, m, w in row)
         for row in grid_rows
     ]
-    bar_in, pad_in, top_in, bottom_in = 0.3, 0.8, 1.05, 1.45
-    height = top_in + bottom_in + sum(n * bar_in + pad_in for n in bars_per_row) - pad_in
     width = 15.0 if columns == 2 else 8.5
+    # The legend wraps into rows that fit the figure: one entry takes about 1.9 inches.
+    entries = 1 + len({r.implementation for _, m, _ in panels for r in m if r.vs_reference})
+    legend_columns = max(1, min(entries, int(width / 1.9)))
+    legend_rows = -(-entries // legend_columns)
+    bar_in, pad_in, top_in = 0.3, 0.8, 1.05
+    bottom_in = 1.2 + 0.28 * legend_rows
+    height = top_in + bottom_in + sum(n * bar_in + pad_in for n in bars_per_row) - pad_in
     figure = _new_figure(width, height)
     spec = figure.add_gridspec(
         len(grid_rows),
@@ -188,10 +193,10 @@ def speedup_figure(run: Run) -> Figure | None:
     )
     figure.legend(
         handles=handles,
-        loc="center",
-        ncol=len(handles),
+        loc="upper center",
+        ncol=legend_columns,
         frameon=False,
-        bbox_to_anchor=(0.5, (bottom_in - 0.9) / height),
+        bbox_to_anchor=(0.5, (bottom_in - 0.75) / height),
         fontsize=9.5,
         handlelength=2.2,
         handleheight=1.1,

@@ -22,18 +22,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         metavar="RUN.json",
         help="saved runs to report: one run and/or one scaling run",
     )
-    parser.add_argument(
-        "--storage",
-        type=Path,
-        default=Path(".benchmarks"),
-        help="pytest-benchmark's storage folder (default: .benchmarks)",
-    )
-    parser.add_argument(
-        "--out",
-        type=Path,
-        default=Path("reports"),
-        help="folder to write the report into (default: reports)",
-    )
+    _output_options(parser)
     parser.set_defaults(run=_report)
 
     performance = commands.add_parser(
@@ -44,9 +33,34 @@ def register(commands: argparse._SubParsersAction) -> None:
         "the newest saved run that has it.",
     )
     performance.add_argument("runs", nargs="*", type=Path, metavar="RUN.json")
-    performance.add_argument("--storage", type=Path, default=Path(".benchmarks"))
-    performance.add_argument("--out", type=Path, default=Path("reports"))
+    _output_options(performance)
     performance.set_defaults(run=_performance)
+
+
+# A user's reports go where git does not look (.benchmarks/ is ignored): a checkout's committed
+# reports change only when someone means to publish new ones.
+LOCAL = Path(".benchmarks") / "reports"
+PUBLISHED = Path("reports")
+
+
+def _output_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--storage",
+        type=Path,
+        default=Path(".benchmarks"),
+        help="pytest-benchmark's storage folder (default: .benchmarks)",
+    )
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
+        "--out", type=Path, default=LOCAL, help=f"folder to write into (default: {LOCAL})"
+    )
+    where.add_argument(
+        "--publish",
+        dest="out",
+        action="store_const",
+        const=PUBLISHED,
+        help=f"write into {PUBLISHED}/, the reports committed with the project",
+    )
 
 
 def _report(args: argparse.Namespace) -> int:

@@ -357,8 +357,8 @@ def write_report(storage: Path, out: Path, paths: Sequence[Path] = ()) -> list[P
     """Write RESULTS.md and the charts into ``out``; the paths written."""
     main, scaling = select_runs(storage, paths)
     out.mkdir(parents=True, exist_ok=True)
-    for stale in ("speedup.png", "scaling.png"):  # a chart this report does not link
-        (out / stale).unlink(missing_ok=True)
+    # A chart this run cannot draw (no scaling run, say) is left as it is, never deleted:
+    # RESULTS.md links only the charts drawn now.
     written = []
     speedup = speedup_figure(main)
     if speedup is not None:

@@ -200,10 +200,26 @@ def test_explicit_run_without_scaling_run(tmp_path: Path) -> None:
     run = write(tmp_path / "storage", "0001_abc.json", ORDINARY)
     out = tmp_path / "out"
     (out).mkdir()
-    (out / "scaling.png").write_bytes(b"stale")
+    (out / "scaling.png").write_bytes(b"an earlier chart")
     assert main(["report", "--out", str(out), str(run)]) == 0
-    assert not (out / "scaling.png").exists()
+    # a chart this run cannot replace is kept, not deleted, and not linked
+    assert (out / "scaling.png").read_bytes() == b"an earlier chart"
     assert "## Scaling" not in (out / "RESULTS.md").read_text(encoding="utf-8")
+
+
+def test_a_users_report_leaves_the_committed_reports_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    storage = tmp_path / ".benchmarks"
+    write(storage, "0001_abc.json", ORDINARY)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "reports" / "RESULTS.md").write_text("committed")
+    assert main(["report"]) == 0
+    assert (tmp_path / "reports" / "RESULTS.md").read_text() == "committed"
+    assert (tmp_path / ".benchmarks" / "reports" / "RESULTS.md").exists()
+    assert main(["report", "--publish"]) == 0
+    assert (tmp_path / "reports" / "RESULTS.md").read_text() != "committed"
 
 
 @pytest.mark.parametrize("make_folder", [False, True])
