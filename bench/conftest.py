@@ -9,6 +9,7 @@ import subprocess
 from functools import cache
 from typing import Any
 
+import machine_load
 import numpy as np
 import pytest
 from rich.console import Console
@@ -51,6 +52,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "e.g. 1e5 or 1e5,1e7 (10 files each; the naive program only up to 1e5)",
     )
     group.addoption(
+        "--hotpath-blocks",
+        type=int,
+        default=3,
+        help="time each kernel case in this many short blocks spread over the run (default 3; "
+        "1 times each case in one go): drift during the run then falls on every "
+        "implementation alike; the blocks' rounds are merged into one row",
+    )
+    group.addoption(
         "--hotpath-scaling",
         action="store_true",
         help="instead of the default run, time the compiled backends at "
@@ -67,6 +76,32 @@ def pytest_configure(config: pytest.Config) -> None:
     option = config.option
     if not option.benchmark_disable and not option.benchmark_save and not option.benchmark_autosave:
         option.benchmark_autosave = get_tag()  # what --benchmark-autosave stores: commit + date
+    # Every round is saved, not only the statistics: `hotpath compare` bootstraps its
+    # confidence intervals from them, and a case timed in blocks is merged from them.
+    option.benchmark_save_data = True
+    _LOAD["loadavg_before"] = machine_load.sample().loadavg
+
+
+def blocks(config: pytest.Config) -> int:
+    """Blocks each kernel case is timed in (1 when nothing is timed)."""
+    if config.option.benchmark_disable:
+        return 1
+    return max(1, config.getoption("--hotpath-blocks"))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Fair ordering: block 1 of every kernel case, then block 2 of every case, and so on, so
+    drift over the run (a neighbour's job, thermal state) lands on every implementation
+    alike instead of on whichever ran at that moment."""
+    if blocks(config) == 1:
+        return
+
+    def block(item: pytest.Item) -> int:
+        spec = getattr(item, "callspec", None)
+        case = spec.params.get("case") if spec is not None else None
+        return case[3] if case is not None else 0
+
+    items.sort(key=block)  # stable: within a block, the usual order
 
 
 def _tool_version(*command: str) -> str:
@@ -149,9 +184,13 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
                 else:
                     cases.append((impl.name, kernel, rows))
         cases.append((backends.REFERENCE, "duplicates", PAIRWISE_SIZE))  # against the O(n^2) row
-    metafunc.parametrize(
-        "case", cases, ids=[f"{k}-{records.size_label(k, s)}-{n}" for n, k, s in cases]
-    )
+    count = blocks(config)
+    cases = [(*c, block) for block in range(1, count + 1) for c in cases]
+    ids = [
+        f"{k}-{records.size_label(k, s)}-{n}" + (f"-b{b}" if count > 1 else "")
+        for n, k, s, b in cases
+    ]
+    metafunc.parametrize("case", cases, ids=ids)
 
 
 @pytest.fixture(scope="session")
@@ -161,6 +200,8 @@ def outcomes() -> list[records.Outcome]:
 
 
 _OUTCOMES: list[records.Outcome] = []
+# the machine's load at the start and the end of the session (each case has its own)
+_LOAD: dict[str, Any] = {}
 _EXTERNAL: list[dict[str, Any]] = []  # rows timed inside other interpreters and runtimes
 
 
@@ -192,6 +233,8 @@ def pytest_benchmark_generate_json(
     saved = outcome.get_result()
     saved["hotpath_external"] = _EXTERNAL
     saved["hotpath_cases"] = [o.as_dict() for o in _OUTCOMES]
+    _LOAD["loadavg_after"] = machine_load.sample().loadavg
+    saved["hotpath_load"] = _LOAD
     if _PIPELINE_PROFILES:
         saved["hotpath_pipeline_profiles"] = _PIPELINE_PROFILES
 
@@ -201,9 +244,9 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     session = getattr(config, "_benchmarksession", None)
     if session is None or not _OUTCOMES:
         return
-    timed = [bench.as_dict(include_data=False) for bench in session.benchmarks]
+    timed = rows.merge_blocks([bench.as_dict(include_data=True) for bench in session.benchmarks])
     writer = terminalreporter._tw
-    console = Console(file=writer._file, width=max(writer.fullwidth, 140))
+    console = Console(file=writer._file, width=max(writer.fullwidth, 100))
     if not timed and not _EXTERNAL:  # --benchmark-disable: a parity check only
         console.print(
             f"hotpath parity: {rows.tally(_OUTCOMES)} (benchmarks disabled: nothing timed)",
@@ -219,7 +262,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     cases = [o for o in _OUTCOMES if o.kind != "pipeline"]
     if kernels or cases:
         console.print(summary.summary_table(kernels, cases, machine()))
-        for line in summary.untimed_lines(kernels, cases):
+        for line in summary.untimed_lines(kernels, cases) + summary.load_lines(kernels):
             console.print(line)
         for line in rows.summary_notes(kernels):
             console.print(line, markup=False)

@@ -11,11 +11,13 @@ timed. A wrong answer fails the case and is never timed. Every case's verdict
 
 from __future__ import annotations
 
+import math
 import time
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+import machine_load
 import pytest
 from implementations import (
     BY_NAME,
@@ -34,6 +36,9 @@ from hotpath.runs import driver, runtimes
 # seconds; slower calls are timed over a few rounds only. Judged on a warm call: the first
 # includes one-off costs (Numba's compile: over 1 s for a kernel that then takes 0.1 ms).
 SLOW_CALL = 1.0
+SLOW_ROUNDS = 3  # rounds of a slow call, in all blocks together
+MIN_ROUND = 20e-6  # seconds: a round shorter than this repeats the call (iterations)
+MAX_ROUNDS = 100_000
 
 
 @cache
@@ -49,11 +54,21 @@ def _inputs(kernel: str, size: int) -> tuple[Any, bytes]:
     return readings(size), b""
 
 
-def test_kernel(benchmark: Any, case: tuple[str, str, int], outcomes: list) -> None:
-    name, kernel, size = case
+def test_kernel(
+    benchmark: Any, case: tuple[str, str, int, int], outcomes: list, request: pytest.FixtureRequest
+) -> None:
+    name, kernel, size, block = case
+    blocks = request.config.getoption("--hotpath-blocks") if block else 1
     impl = BY_NAME[name]
     outcome = records.Outcome(name, impl.kind, kernel, size)
-    outcomes.append(outcome)
+    earlier = [o for o in outcomes if o.key() == outcome.key() and o.kind == impl.kind]
+    if earlier:  # a later block of the same case: one verdict per case
+        outcome = earlier[0]
+        if outcome.status != "ok":  # wrong, crashed or skipped in its first block: so be it
+            pytest.skip(f"block {block}: {outcome.status}")
+        outcome.status = ""
+    else:
+        outcomes.append(outcome)
     benchmark.group = records.group(kernel, size)
     benchmark.extra_info.update(outcome.info(impl.timed))
 
@@ -66,6 +81,18 @@ def test_kernel(benchmark: Any, case: tuple[str, str, int], outcomes: list) -> N
         pytest.skip(outcome.status)
 
     the_readings, the_buffer = _inputs(kernel, size)
+    if earlier:  # checked in the first block: warm up (unless a call takes seconds), time
+        benchmark.extra_info["parity"] = outcome.status = "ok"
+        try:
+            call = prepare(impl, kernel, the_readings, the_buffer)
+            warm_call = _WARM[outcome.key()]
+            if warm_call <= SLOW_CALL:
+                call()
+            _time(benchmark, call, warm_call, block, blocks, request.config)
+        except Exception as error:
+            outcome.status = _error(error, "while timing")
+            raise
+        return
     try:
         call = prepare(impl, kernel, the_readings, the_buffer)
         started = time.perf_counter()
@@ -87,19 +114,44 @@ def test_kernel(benchmark: Any, case: tuple[str, str, int], outcomes: list) -> N
         pytest.fail(f"{name} {kernel}: {mismatch} -- not timed")
 
     try:
-        warm_call = first_call
-        if first_call > SLOW_CALL:  # only then can a second call change the decision
-            started = time.perf_counter()
-            call()
-            warm_call = time.perf_counter() - started
-            benchmark.extra_info["second_call_s"] = warm_call
-        if warm_call > SLOW_CALL:
-            benchmark.pedantic(call, rounds=3, iterations=1)
-        else:
-            benchmark(call)
+        # The rounds are decided on a warm call: the first includes one-off costs.
+        started = time.perf_counter()
+        call()
+        warm_call = time.perf_counter() - started
+        benchmark.extra_info["second_call_s"] = _WARM[outcome.key()] = warm_call
+        _time(benchmark, call, warm_call, block, blocks, request.config)
     except Exception as error:
         outcome.status = _error(error, "while timing")
         raise
+
+
+# A case's warm call in its first block: the later blocks size their rounds by it.
+_WARM: dict[tuple[str, str, int], float] = {}
+
+
+def _time(
+    benchmark: Any, call: Any, warm_call: float, block: int, blocks: int, config: pytest.Config
+) -> None:
+    """Time one block of a case, with the machine's load around it saved."""
+    rounds, iterations = _rounds(warm_call, blocks, config)
+    benchmark.extra_info.update(block=block, blocks=blocks)
+    before = machine_load.sample()
+    benchmark.pedantic(call, rounds=rounds, iterations=iterations)
+    benchmark.extra_info["load"] = machine_load.between(before, machine_load.sample())
+
+
+def _rounds(seconds: float, blocks: int, config: pytest.Config) -> tuple[int, int]:
+    """Rounds and iterations for one block: the block's share of pytest-benchmark's time
+    budget (--benchmark-max-time), each round at least MIN_ROUND long (the timer's own cost
+    then stays small), at least pytest-benchmark's --benchmark-min-rounds in all; a call
+    over SLOW_CALL gets SLOW_ROUNDS spread over the blocks."""
+    if seconds > SLOW_CALL:
+        return max(1, -(-SLOW_ROUNDS // blocks)), 1
+    iterations = max(1, math.ceil(MIN_ROUND / max(seconds, 1e-9)))
+    budget = float(config.option.benchmark_max_time) / blocks
+    minimum = -(-int(config.option.benchmark_min_rounds) // blocks)
+    rounds = int(budget / (max(seconds, 1e-9) * iterations))
+    return max(minimum, min(rounds, MAX_ROUNDS)), iterations
 
 
 def _error(error: BaseException, when: str = "") -> str:

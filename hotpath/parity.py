@@ -31,7 +31,9 @@ def _first_difference(
     if not differ.any():
         return None
     i = int(np.argmax(differ))
-    return f"{name}[{i}]: got {got[i]!r}, want {want[i]!r} ({int(differ.sum())} differ)"
+    # .item(): Python's repr (-0.0, 1.25, True), not NumPy's (np.float64(1.25))
+    mine, theirs = got[i].item(), want[i].item()
+    return f"{name}[{i}]: got {mine!r}, want {theirs!r} ({int(differ.sum())} differ)"
 
 
 def _float_difference(name: str, got: Any, want: Any, exact: bool) -> str | None:

@@ -15,9 +15,12 @@ from hotpath.reporting.charts import implementation_order, scaling_figure, speed
 from hotpath.reporting.markdown import markdown_table
 from hotpath.reporting.rows import (
     BASELINE,
+    BUSY_CORES,
+    BUSY_STEAL,
     ONE_OFF,
     REFERENCE,
     Row,
+    busy,
     format_bytes,
     format_ratio,
     format_seconds,
@@ -57,12 +60,13 @@ def _group_table(rows: list[Row], failed: list[Outcome]) -> list[str]:
             format_ratio(r.vs_numpy) or "–",
             "–" if r.gbps is None else f"{r.gbps:.2f}",
             format_share(r) or "–",
+            f"⚠ {busy(r.extra)}" if busy(r.extra) else "",
             parity_mark(r.implementation, r.kind, r.parity),
         )
         for r in rows
     ]
     # wrong answers and errors: never timed, listed where they would have been
-    body += [(f"`{o.implementation}`", o.kind, *["–"] * 6, untimed_mark(o)) for o in failed]
+    body += [(f"`{o.implementation}`", o.kind, *["–"] * 7, untimed_mark(o)) for o in failed]
     header = (
         "implementation",
         "kind",
@@ -72,9 +76,35 @@ def _group_table(rows: list[Row], failed: list[Outcome]) -> list[str]:
         f"vs {BASELINE}",
         "GB/s",
         "of limit",
+        "machine",
         "parity",
     )
-    return markdown_table(header, "llrrrrrrl", body)
+    return markdown_table(header, "llrrrrrrll", body)
+
+
+def _load_section(run: Run, rows: list[Row]) -> list[str]:
+    """How busy the machine was: the load average around the run, and the rows timed while
+    other processes used the CPU (bench/machine_load.py measured each case)."""
+    load = run.data.get("hotpath_load") or {}
+    hit = [r for r in rows if busy(r.extra)]
+    if not load and not hit:
+        return []
+    lines = ["**The machine's load.** "]
+    if load:
+        lines[0] += (
+            f"Load average {load.get('loadavg_before', '?')} at the start of the run, "
+            f"{load.get('loadavg_after', '?')} at its end. "
+        )
+    if hit:
+        lines[0] += (
+            f"⚠ {len(hit)} rows were timed while other processes used the CPU (more than "
+            f"{BUSY_CORES} cores' worth) or the hypervisor stole more than {BUSY_STEAL:.0%} of "
+            "it: their medians, and the ratios built on them, are suspect; the *machine* "
+            "column marks them."
+        )
+    else:
+        lines[0] += "No row was timed while other processes used the CPU."
+    return [*lines, ""]
 
 
 def _machine_section(run: Run) -> list[str]:
@@ -294,6 +324,7 @@ def markdown(main: Run, scaling: Run | None, speedup_chart: bool, wheels: bool =
         "",
         HOW_TO_READ,
         "",
+        *_load_section(main, rows),
     ]
     if speedup_chart:
         lines += ["![Speedup over pure Python per implementation](speedup.png)", ""]

@@ -6,6 +6,7 @@ run's ``benchmarks`` list), so the end-of-run summary (``summary``) and
 
 from __future__ import annotations
 
+import statistics
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -88,8 +89,66 @@ def memory_bandwidth(benchmarks: list[dict[str, Any]]) -> float | None:
     return dram[0].bandwidth if dram else None
 
 
+def round_seconds(bench: dict[str, Any]) -> list[float] | None:
+    """A benchmark's rounds, in seconds per call (pytest-benchmark saves them with
+    --benchmark-save-data, which the harness turns on); None for runs saved without them."""
+    data = bench.get("stats", {}).get("data")
+    return list(data) if data else None
+
+
+def merge_blocks(benchmarks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One benchmark per case: a kernel case timed in blocks (bench/conftest.py
+    --hotpath-blocks) becomes one, its statistics recomputed from every block's rounds and
+    each block's median kept as ``block_medians`` (the drift between them shows)."""
+    merged: dict[tuple, dict[str, Any]] = {}
+    out: list[dict[str, Any]] = []
+    for bench in benchmarks:
+        info = bench.get("extra_info", {})
+        if info.get("blocks", 1) <= 1 or "stats" not in bench:
+            out.append(bench)
+            continue
+        key = (bench.get("group"), info.get("implementation"), info.get("kind"))
+        if key not in merged:
+            first = {**bench, "extra_info": {**info, "block_medians": []}, "stats": {}}
+            first["_rounds"] = []
+            merged[key] = first
+            out.append(first)
+        target = merged[key]
+        target["extra_info"]["block_medians"].append(bench["stats"]["median"])
+        load = info.get("load") or {}
+        worst = target["extra_info"].get("load") or {}
+        if (load.get("others_cores") or 0) > (worst.get("others_cores") or 0):
+            target["extra_info"]["load"] = load  # the busiest block speaks for the case
+        target["_rounds"].append(round_seconds(bench) or [bench["stats"]["median"]])
+    for target in merged.values():
+        data = [value for block in target.pop("_rounds") for value in block]
+        target["stats"] = statistics_of(data)
+    return out
+
+
+def statistics_of(data: list[float]) -> dict[str, Any]:
+    """pytest-benchmark's statistics of a list of rounds (the ones the reports use)."""
+    ordered = sorted(data)
+    if len(ordered) >= 2:
+        q1, _, q3 = statistics.quantiles(ordered, n=4, method="inclusive")
+    else:
+        q1 = q3 = ordered[0]
+    return {
+        "min": ordered[0],
+        "max": ordered[-1],
+        "mean": statistics.fmean(ordered),
+        "median": statistics.median(ordered),
+        "q1": q1,
+        "q3": q3,
+        "iqr": q3 - q1,
+        "rounds": len(ordered),
+        "data": ordered,
+    }
+
+
 def rows(benchmarks: list[dict[str, Any]]) -> list[Row]:
-    """One row per timed benchmark, with ratios computed within its group."""
+    """One row per timed case, with ratios computed within its group."""
+    benchmarks = merge_blocks(benchmarks)
     found = limits(benchmarks)
     out = []
     for bench in benchmarks:
@@ -125,6 +184,24 @@ def rows(benchmarks: list[dict[str, Any]]) -> list[Row]:
                 r.share_of_limit = r.gbps * 1e9 / limit.bandwidth
                 r.limit_level = limit.level
     return sorted(out, key=lambda r: (r.group == LIMIT_GROUP, r.group, r.median))
+
+
+# A row was timed on a busy machine when other processes used this much CPU meanwhile (in
+# cores' worth), or the hypervisor stole this share of it (bench/machine_load.py measures).
+BUSY_CORES = 0.25
+BUSY_STEAL = 0.05
+
+
+def busy(info: dict[str, Any]) -> str:
+    """Why a row's timing is suspect ("others used 0.9 cores", "12% stolen"), or ""."""
+    load = info.get("load") or {}
+    reasons = []
+    others, steal = load.get("others_cores"), load.get("steal")
+    if others is not None and others > BUSY_CORES:
+        reasons.append(f"others used {others:.1f} cores")
+    if steal is not None and steal > BUSY_STEAL:
+        reasons.append(f"{steal:.0%} of the CPU stolen")
+    return ", ".join(reasons)
 
 
 def format_share(r: Row) -> str:

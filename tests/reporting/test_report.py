@@ -278,7 +278,7 @@ def test_report_shows_untimed_cases_where_they_belong(tmp_path: Path) -> None:
     assert main(["report", "--out", str(tmp_path / "out"), str(run)]) == 0
     text = (tmp_path / "out" / "RESULTS.md").read_text(encoding="utf-8")
     cython = table_row(text, "aggregate · 100k rows", "cython_ext")
-    assert cython[2:-1] == ["–"] * 6 and cython[-1] == f"✗ not timed: {UNTIMED}"
+    assert cython[2:-1] == ["–"] * 7 and cython[-1] == f"✗ not timed: {UNTIMED}"
     # a group whose only case failed still gets its table
     assert table_row(text, "hash_rows · 100k rows", "cython_ext")[-1] == (
         "✗ not timed: error: TypeError: boom"
@@ -331,9 +331,13 @@ def test_terminal_summary_shows_untimed_cases_in_their_group() -> None:
         console.print(line)
     text = console.export_text()
     lines = text.splitlines()
-    cython = next(line for line in lines if "cython_ext" in line and "100k" in line)
-    assert f"✗ not timed: {UNTIMED}" in cython and "aggregate · 100k rows" in cython
-    python_ref = next(line for line in lines if "python_ref" in line and "aggregate" in line)
+    # the group is named at its section's first row; its rows follow until a blank line
+    start = next(i for i, line in enumerate(lines) if "aggregate · 100k rows" in line)
+    end = next(i for i in range(start, len(lines)) if not lines[i].strip())
+    cython = next(line for line in lines[start:end] if "cython_ext" in line)
+    assert "✗ not timed" in cython
+    assert f"✗ cython_ext aggregate · 100k rows: {UNTIMED}" in text
+    python_ref = next(line for line in lines[start:end] if "python_ref" in line)
     assert "reference" in python_ref and "✓" not in python_ref
     assert "3 gave a wrong answer or failed" in text
     assert "pypy (interpreter): aggregate · 100k rows, xxh64 · 1MiB: pypy3 is not on PATH" in text
