@@ -7,6 +7,7 @@ import platform
 import shutil
 import subprocess
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import machine_load
@@ -268,6 +269,15 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
             console.print(line, markup=False)
     if pipeline_steps:  # bench/test_pipeline.py: a table of its own
         console.print(pipeline.terminal_table(pipeline_steps))
+    if session.compare and session.compared_mapping:  # our comparison, with intervals
+        from hotpath.reporting import compare
+        from hotpath.reporting.saved import load_run
+
+        # pytest-benchmark's choice of run, named relative to its storage folder
+        path = Path(session.storage.path) / next(iter(session.compared_mapping))
+        changes = compare.compare(load_run(path).benchmarks, timed)
+        console.print(compare.table(changes, f"against {path.name}"))
+        console.print(compare.summary(changes))
     if session.compare and not session.compared_mapping:
         console.print(
             f"[yellow]Nothing to compare yet:[/] no earlier run is saved in {session.storage}. "

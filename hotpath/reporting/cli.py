@@ -35,6 +35,21 @@ def register(commands: argparse._SubParsersAction) -> None:
     performance.add_argument("runs", nargs="*", type=Path, metavar="RUN.json")
     _output_options(performance)
     performance.set_defaults(run=_performance)
+    register_compare(commands)
+
+
+def register_compare(commands: argparse._SubParsersAction) -> None:
+    compare = commands.add_parser(
+        "compare",
+        help="what changed between two saved benchmark runs, with confidence intervals",
+        description="Per case timed in both runs: the medians, the change with a 95%% "
+        "bootstrap confidence interval from the saved rounds, the speedup over python_ref "
+        "in each, and whether the change is significant. Without RUN.json: the two newest "
+        "saved runs.",
+    )
+    compare.add_argument("runs", nargs="*", type=Path, metavar="RUN.json", help="before, after")
+    compare.add_argument("--storage", type=Path, default=Path(".benchmarks"))
+    compare.set_defaults(run=_compare)
 
 
 # A user's reports go where git does not look (.benchmarks/ is ignored): a checkout's committed
@@ -88,4 +103,31 @@ def _performance(args: argparse.Namespace) -> int:
         return 1
     for path in written:
         print(f"wrote {path}")
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from hotpath.reporting import compare
+    from hotpath.reporting.saved import ReportError, load_run, saved_runs
+
+    try:
+        if args.runs:
+            if len(args.runs) != 2:
+                raise ReportError("give two runs, before and after, or none")
+            runs = [load_run(p) for p in args.runs]
+        else:
+            runs = saved_runs(args.storage)[-2:]
+            if len(runs) < 2:
+                raise ReportError(f"fewer than two saved runs in {args.storage}")
+    except ReportError as error:
+        print(f"hotpath compare: error: {error}", file=sys.stderr)
+        return 1
+    before, after = runs
+    changes = compare.compare(before.benchmarks, after.benchmarks)
+    console = Console(width=max(Console().width, 100))
+    title = f"{before.path.name} ({before.date}) → {after.path.name} ({after.date})"
+    console.print(compare.table(changes, title))
+    console.print(compare.summary(changes))
     return 0
