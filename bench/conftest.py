@@ -53,6 +53,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "e.g. 1e5 or 1e5,1e7 (10 files each; the naive program only up to 1e5)",
     )
     group.addoption(
+        "--hotpath-instructions",
+        action="store_true",
+        help="also count each kernel's instructions per row under callgrind, one child per "
+        "backend (hotpath.runs.instructions; about 10 s a compiled backend, 2 min python_ref)",
+    )
+    group.addoption(
         "--hotpath-blocks",
         type=int,
         default=3,
@@ -212,6 +218,12 @@ def external() -> list[dict[str, Any]]:
 
 
 _PIPELINE_PROFILES: dict[str, Any] = {}  # bench/test_pipeline.py's profiles, saved with the run
+_INSTRUCTIONS: dict[str, Any] = {}  # --hotpath-instructions: counts per backend and kernel
+
+
+@pytest.fixture(scope="session")
+def instruction_counts() -> dict[str, Any]:
+    return _INSTRUCTIONS
 
 
 @pytest.fixture(scope="session")
@@ -238,6 +250,8 @@ def pytest_benchmark_generate_json(
     saved["hotpath_load"] = _LOAD
     if _PIPELINE_PROFILES:
         saved["hotpath_pipeline_profiles"] = _PIPELINE_PROFILES
+    if _INSTRUCTIONS:
+        saved["hotpath_instructions"] = _INSTRUCTIONS
 
 
 @pytest.hookimpl(trylast=True)  # after pytest-benchmark's own tables
@@ -269,6 +283,10 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
             console.print(line, markup=False)
     if pipeline_steps:  # bench/test_pipeline.py: a table of its own
         console.print(pipeline.terminal_table(pipeline_steps))
+    if _INSTRUCTIONS:
+        from hotpath.runs import instructions
+
+        console.print(instructions.table(_INSTRUCTIONS))
     if session.compare and session.compared_mapping:  # our comparison, with intervals
         from hotpath.reporting import compare
         from hotpath.reporting.saved import load_run

@@ -267,3 +267,16 @@ def _execute(
             *([] if request.config.option.benchmark_disable else runtime.steady_arguments),
         ],
     )
+
+
+def test_instructions(request: pytest.FixtureRequest, instruction_counts: dict) -> None:
+    """--hotpath-instructions: every backend's instructions per row under callgrind, saved
+    with the run (a figure that does not move with the machine's load)."""
+    if not request.config.getoption("--hotpath-instructions"):
+        pytest.skip("instruction counts not asked for (--hotpath-instructions)")
+    from hotpath.runs import instructions
+
+    why = instructions.available()
+    if why:
+        pytest.skip(why)
+    instruction_counts.update(instructions.count_all(backends.NAMES))

@@ -82,6 +82,31 @@ def _group_table(rows: list[Row], failed: list[Outcome]) -> list[str]:
     return markdown_table(header, "llrrrrrrll", body)
 
 
+def _instructions_section(found: dict[str, Any] | None) -> list[str]:
+    """--hotpath-instructions: callgrind's count per row (per byte for xxh64)."""
+    if not found:
+        return []
+    kernels = ("aggregate", "duplicates", "hash_rows", "xxh64")
+    body = []
+    for name, counts in found["backends"].items():
+        if "skipped" in counts:
+            body.append((f"`{name}`", *["–"] * len(kernels), counts["skipped"]))
+        else:
+            body.append((f"`{name}`", *(f"{counts[k]['per_unit']:,.1f}" for k in kernels), ""))
+    return [
+        "### Instructions per row",
+        "",
+        f"Counted by valgrind's callgrind for one steady-state call ({found['rows']:,} rows; "
+        f"xxh64 per byte of {found['buffer_bytes'] // 1024} KiB): a figure the machine's load "
+        "cannot move (`hotpath instructions`; two runs count the same). Fewer instructions is "
+        "not always faster -- cache misses and dependency chains cost time, not instructions "
+        "-- but a change in them is a change in the code.",
+        "",
+        *markdown_table(("backend", *kernels, "note"), "l" + "r" * len(kernels) + "l", body),
+        "",
+    ]
+
+
 def _load_section(run: Run, rows: list[Row]) -> list[str]:
     """How busy the machine was: the load average around the run, and the rows timed while
     other processes used the CPU (bench/machine_load.py measured each case)."""
@@ -368,6 +393,7 @@ def markdown(main: Run, scaling: Run | None, speedup_chart: bool, wheels: bool =
         ]
     lines += _skipped(untimed)
     lines += _runtimes_section(main.benchmarks)
+    lines += _instructions_section(main.data.get("hotpath_instructions"))
     # one-off costs have their own table (_runtimes_section)
     notes = [n for n in summary_notes(main.benchmarks) if not n.startswith("one-off:")]
     if notes:

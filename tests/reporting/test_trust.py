@@ -138,3 +138,29 @@ def test_compare_command(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     out = capsys.readouterr().out
     assert "0001_a.json" in out and "0002_b.json" in out and "slower" in out
     assert main(["compare", "--storage", str(tmp_path / "empty")]) == 1
+
+
+def test_instruction_counts_difference_two_regions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The arithmetic on callgrind's dumps: region i is dump 2i+2, the kernel's minus the
+    no-op's, per call, per row (per byte for xxh64)."""
+    import subprocess
+
+    from hotpath.runs import instructions
+
+    def fake_run(command: list[str], **_: Any) -> subprocess.CompletedProcess:
+        out = Path(next(c for c in command if c.startswith("--callgrind-out-file=")).split("=")[1])
+        totals = [400_000_000]  # dump 1: start-up
+        for k, _kernel in enumerate(instructions.KERNELS):
+            totals += [500, 7, 500 + (k + 1) * 5_000_000, 9]  # no-op, gap, kernel, gap
+        for j, total in enumerate(totals, start=1):
+            Path(f"{out}.{j}").write_text(f"events: Ir\nsummary: {total}\n")
+        plan = {"kernels": list(instructions.KERNELS), "calls": 5}
+        return subprocess.CompletedProcess(command, 0, json.dumps(plan) + "\n", "")
+
+    monkeypatch.setattr(instructions.subprocess, "run", fake_run)
+    found = instructions.count("cffi_ext", rows=10_000, buffer_size=65_536)
+    assert found["aggregate"]["per_call"] == 1_000_000
+    assert found["aggregate"]["per_unit"] == 100
+    assert found["xxh64"]["per_unit"] == 4_000_000 / 65_536
