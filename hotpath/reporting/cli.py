@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -78,32 +80,34 @@ def _output_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _write(command: str, write: Callable[[Path, Path, Sequence[Path]], list[Path]]) -> Any:
+    """A command that writes a report: its errors printed plainly, its files listed."""
+
+    def run(args: argparse.Namespace) -> int:
+        from hotpath.reporting.saved import ReportError
+
+        try:
+            written = write(args.storage, args.out, args.runs)
+        except ReportError as error:
+            print(f"hotpath {command}: error: {error}", file=sys.stderr)
+            return 1
+        for path in written:
+            print(f"wrote {path}")
+        return 0
+
+    return run
+
+
 def _report(args: argparse.Namespace) -> int:
     from hotpath.reporting.report import write_report
-    from hotpath.reporting.saved import ReportError
 
-    try:
-        written = write_report(args.storage, args.out, args.runs)
-    except ReportError as error:
-        print(f"hotpath report: error: {error}", file=sys.stderr)
-        return 1
-    for path in written:
-        print(f"wrote {path}")
-    return 0
+    return _write("report", write_report)(args)
 
 
 def _performance(args: argparse.Namespace) -> int:
     from hotpath.reporting.performance import write_performance
-    from hotpath.reporting.saved import ReportError
 
-    try:
-        written = write_performance(args.storage, args.out, args.runs)
-    except ReportError as error:
-        print(f"hotpath performance: error: {error}", file=sys.stderr)
-        return 1
-    for path in written:
-        print(f"wrote {path}")
-    return 0
+    return _write("performance", write_performance)(args)
 
 
 def _compare(args: argparse.Namespace) -> int:

@@ -10,7 +10,7 @@ the time went (profiles); and what to reach for next. Every number comes from a 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -198,15 +198,25 @@ def _profile_section(profiles: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _panels(groups: dict[str, list[Step]], keep: Callable[[Step], bool]) -> dict[str, list[Step]]:
+    """Per size, the steps a chart shows; sizes without any left out."""
+    found = {g: [m for m in ms if keep(m)] for g, ms in groups.items()}
+    return {g: ms for g, ms in found.items() if ms}
+
+
+def _panel_figure(panels: dict[str, list[Step]], bar_in: float) -> tuple[Figure, Any]:
+    """One panel a size, stacked, each as tall as its bars."""
+    height = 0.9 + sum(bar_in * len(ms) + 0.7 for ms in panels.values())
+    figure = _new_figure(9.5, height)
+    return figure, figure.subplots(len(panels), 1, squeeze=False)[:, 0]
+
+
 def ladder_figure(groups: dict[str, list[Step]]) -> Figure | None:
     """Per size: each ladder step's total time (log scale), labelled with its speedup."""
-    ladders = {g: [m for m in ms if m.kind == "ladder"] for g, ms in groups.items()}
-    ladders = {g: ms for g, ms in ladders.items() if ms}
+    ladders = _panels(groups, lambda m: m.kind == "ladder")
     if not ladders:
         return None
-    height = 0.9 + sum(0.34 * len(ms) + 0.7 for ms in ladders.values())
-    figure = _new_figure(9.5, height)
-    axes = figure.subplots(len(ladders), 1, squeeze=False)[:, 0]
+    figure, axes = _panel_figure(ladders, 0.34)
     for ax, (group, members) in zip(axes, ladders.items()):
         names = [m.label for m in members][::-1]
         values = [m.median for m in members][::-1]
@@ -228,13 +238,10 @@ def ladder_figure(groups: dict[str, list[Step]]) -> Figure | None:
 
 def memory_figure(groups: dict[str, list[Step]]) -> Figure | None:
     """Per size: peak resident memory above the interpreter's, per step and peer."""
-    shown = {g: [m for m in ms if m.peak_rss is not None] for g, ms in groups.items()}
-    shown = {g: ms for g, ms in shown.items() if ms}
+    shown = _panels(groups, lambda m: m.peak_rss is not None)
     if not shown:
         return None
-    height = 0.9 + sum(0.28 * len(ms) + 0.7 for ms in shown.values())
-    figure = _new_figure(9.5, height)
-    axes = figure.subplots(len(shown), 1, squeeze=False)[:, 0]
+    figure, axes = _panel_figure(shown, 0.28)
     for ax, (group, members) in zip(axes, shown.items()):
         rows = members[0].rows
         names = [m.label for m in members][::-1]
