@@ -66,6 +66,7 @@ class PeerJob:
     module = ""  # what must be importable
     uses: tuple[str, ...] = ()
     exact = False  # multi-threaded sums: their own order
+    suffixes: tuple[str, ...] = (".csv",)  # the formats its job reads
 
     def available(self) -> str:
         import importlib.util
@@ -79,8 +80,8 @@ class PeerJob:
         raise NotImplementedError
 
     def run(self, files: Sequence[Path], options: Any) -> Report:
-        if any(f.suffix != ".csv" for f in files):
-            raise PipelineError(f"engine {self.name} reads CSV files only")
+        if any(f.suffix not in self.suffixes for f in files):
+            raise PipelineError(f"engine {self.name} reads {', '.join(self.suffixes)} files only")
         clock = Stopwatch()
         names = [str(f) for f in files]
         try:

@@ -250,3 +250,19 @@ def test_postgres_no_server(generated: Path, capsys: Any) -> None:
     assert code == 1 and "Traceback" not in err
     assert f"PostgreSQL at someone@127.0.0.1:{port}/nowhere: cannot connect" in err
     assert "refused" in err and "secret" not in err
+
+
+# -- DuckDB, the analytical peer: the same SQL straight over Parquet ---------------------------
+
+
+@pytest.mark.parametrize("dataset", ["edge", "generated"])
+def test_duckdb_over_parquet(dataset: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    from dataclasses import replace
+
+    from hotpath.pipeline.convert import convert
+
+    folder = request.getfixturevalue(dataset)
+    convert([folder], "parquet", tmp_path / "parquet")
+    got = run([tmp_path / "parquet"], "duckdb")
+    want = _reference(folder)
+    assert mismatch(replace(got, files=want.files), want, exact=False) is None
