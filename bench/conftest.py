@@ -15,7 +15,7 @@ from rich.console import Console
 
 import hotpath
 from hotpath import backends, data, records
-from hotpath.reporting import pipeline, rows, summary
+from hotpath.reporting import database, pipeline, rows, summary
 
 XXH64_SIZES = (2**20, 64 * 2**20)
 SCALING_SIZES = (10_000, 100_000, 1_000_000, 10_000_000)
@@ -49,6 +49,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="SIZES",
         help="also run the pipeline benchmark (bench/test_pipeline.py) at these readings, "
         "e.g. 1e5 or 1e5,1e7 (10 files each; the naive program only up to 1e5)",
+    )
+    group.addoption(
+        "--hotpath-database",
+        type=lambda text: [int(float(s)) for s in text.split(",")],
+        default=[],
+        metavar="SIZES",
+        help="also run the database ladder (bench/test_database.py) at these readings, e.g. "
+        "1e5: SQLite, PostgreSQL (HOTPATH_POSTGRES_URL, else a throwaway cluster on loopback, "
+        "else skipped with the reason) and DuckDB",
     )
     group.addoption(
         "--hotpath-scaling",
@@ -204,8 +213,10 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         return
     timed += _EXTERNAL
     pipeline_steps = pipeline.steps(timed)
-    kernels = [b for b in timed if b["extra_info"].get("kind") != "pipeline"]
-    cases = [o for o in _OUTCOMES if o.kind != "pipeline"]
+    database_rungs = database.rungs(timed)
+    apart = ("pipeline", "database")  # tables of their own
+    kernels = [b for b in timed if b["extra_info"].get("kind") not in apart]
+    cases = [o for o in _OUTCOMES if o.kind not in apart]
     if kernels or cases:
         console.print(summary.summary_table(kernels, cases, machine()))
         for line in summary.untimed_lines(kernels, cases):
@@ -214,6 +225,8 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
             console.print(line, markup=False)
     if pipeline_steps:  # bench/test_pipeline.py: a table of its own
         console.print(pipeline.terminal_table(pipeline_steps))
+    if database_rungs:  # bench/test_database.py
+        console.print(database.terminal_table(database_rungs))
     if session.compare and not session.compared_mapping:
         console.print(
             f"[yellow]Nothing to compare yet:[/] no earlier run is saved in {session.storage}. "

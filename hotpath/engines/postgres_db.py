@@ -71,10 +71,18 @@ ROW_IN = np.dtype(
     [("fields", ">i2"), ("n0", ">i4"), ("row_order", ">i8"), ("n1", ">i4"), ("device_id", ">i8"),
      ("n2", ">i4"), ("timestamp", ">i8"), ("n3", ">i4"), ("kwh", ">f8")]
 )  # fmt: skip
-ROW_OUT = np.dtype(
-    [("fields", ">i2"), ("n0", ">i4"), ("device_id", ">i8"), ("n1", ">i4"), ("timestamp", ">i8"),
-     ("n2", ">i4"), ("kwh", ">f8")]
-)  # fmt: skip
+
+
+def copy_dtype(*columns: tuple[str, str]) -> np.dtype:
+    """One row of COPY's binary output of fixed-width columns without NULLs: the field
+    count, then each field's length and value."""
+    fields: list[tuple[str, str]] = [("fields", ">i2")]
+    for k, (name, kind) in enumerate(columns):
+        fields += [(f"n{k}", ">i4"), (name, kind)]
+    return np.dtype(fields)
+
+
+ROW_OUT = copy_dtype(("device_id", ">i8"), ("timestamp", ">i8"), ("kwh", ">f8"))
 KWH_AT = ROW_IN.fields["kwh"][1]
 CHUNK = 1 << 17  # rows per COPY message built at once
 
@@ -98,18 +106,30 @@ def copy_rows(first_row: int, ids: np.ndarray, stamps: np.ndarray, kwh: np.ndarr
     return rows.view(np.uint8).reshape(n, ROW_IN.itemsize)[keep].tobytes()
 
 
-def parse_rows(data: bytes | bytearray) -> np.ndarray:
-    """COPY's binary output of (bigint, bigint, float8) rows without NULLs, as one array."""
+def parse_rows(data: bytes | bytearray, dtype: np.dtype = ROW_OUT) -> np.ndarray:
+    """COPY's binary output of fixed-width rows without NULLs (``copy_dtype``), as one array."""
     if not data.startswith(SIGNATURE):
         raise ValueError("not COPY's binary format")
     start = len(SIGNATURE) + 8 + int.from_bytes(data[len(SIGNATURE) + 4 : len(SIGNATURE) + 8])
     body = memoryview(data)[start : len(data) - len(TRAILER)]
-    rows = np.frombuffer(body, ROW_OUT)
+    rows = np.frombuffer(body, dtype)
+    names = dtype.names[1:]  # length, value, length, value, ...
+    expected = [(length, dtype[value].itemsize) for length, value in zip(names[::2], names[1::2])]
     if len(rows) and not (
-        (rows["fields"] == 3).all() and all((rows[n] == 8).all() for n in ("n0", "n1", "n2"))
+        (rows["fields"] == len(expected)).all()
+        and all((rows[length] == size).all() for length, size in expected)
     ):
         raise ValueError("unexpected row layout in COPY's output")
     return rows
+
+
+def copy_out(cursor: Any, query: str, dtype: np.dtype = ROW_OUT) -> np.ndarray:
+    """A query's rows (fixed-width, no NULLs) by binary COPY, parsed by NumPy."""
+    data = bytearray()
+    with cursor.copy(f"COPY ({query}) TO STDOUT (FORMAT BINARY)") as copy:
+        for block in copy:
+            data += block
+    return parse_rows(data, dtype)
 
 
 class Server:
@@ -286,11 +306,7 @@ class PostgresEngine(sql.DatabaseEngine):
     @staticmethod
     def fetch(cursor: Any, order: str = "") -> np.ndarray:
         """The kept rows by binary COPY: fixed-width rows, parsed by NumPy."""
-        data = bytearray()
-        with cursor.copy(f"COPY ({KEPT_ROWS}{order}) TO STDOUT (FORMAT BINARY)") as copy:
-            for block in copy:
-                data += block
-        return parse_rows(data)
+        return copy_out(cursor, KEPT_ROWS + order)
 
     def describe(self, db: Any) -> dict[str, Any]:
         return {"server_version": db.info.parameter_status("server_version") or ""}

@@ -86,17 +86,19 @@ def insert_rows(
     db.executemany(INSERT, zip(order, ids.tolist(), stamps.tolist(), kwh.tolist()))
 
 
-def fetch(db: sqlite3.Connection, query: str, rows: int) -> np.ndarray:
-    """A (device_id, timestamp, kwh) query's rows as one structured array, in chunks."""
-    out = np.empty(rows, ROW)
+def fetch(db: sqlite3.Connection, query: str, rows: int, dtype: np.dtype = ROW) -> np.ndarray:
+    """A query's rows (at most ``rows``) as one structured array of ``dtype``, fetched in
+    chunks; a kwh column's +inf (MISSING) made NaN."""
+    out = np.empty(rows, dtype)
     cursor = db.execute(query)
     end = 0
     while chunk := cursor.fetchmany(FETCH_ROWS):
-        out[end : end + len(chunk)] = np.array(chunk, ROW)
+        out[end : end + len(chunk)] = np.array(chunk, dtype)
         end += len(chunk)
     out = out[:end]
-    kwh = out["kwh"]
-    kwh[np.isinf(kwh)] = np.nan
+    if "kwh" in dtype.names:
+        kwh = out["kwh"]
+        kwh[np.isinf(kwh)] = np.nan
     return out
 
 
