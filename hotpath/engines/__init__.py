@@ -1,10 +1,11 @@
 """Other systems doing the pipeline's job, on the same files, with the same report.
 
 The peers a user would pick instead of writing the program -- polars, DuckDB, pandas -- each
-run as such a user would write them, in their own idiom (``*_job.py``); later the databases
-and the distributed engines. Each is an engine of :mod:`hotpath.pipeline.engines`: it takes
-the files and returns a :class:`~hotpath.pipeline.report.Report`, and the parity tests hold
-its results to everyone else's -- exactly for counts, duplicates, minima and maxima and the
+run as such a user would write them, in their own idiom (``*_job.py``); the readings in a
+database (``sqlite_db``, ``postgres_db``, sharing ``sql``); later the distributed engines.
+Each is an engine of :mod:`hotpath.pipeline.engines`: it takes the files and returns a
+:class:`~hotpath.pipeline.report.Report`, and the parity tests hold its results to everyone
+else's -- exactly for counts, duplicates, minima and maxima and the
 fingerprint, and within ``TOTAL_RTOL`` for totals where the engine sums in an order of its
 own (a multi-threaded group-by does).
 

@@ -120,7 +120,7 @@ def _stage_table(members: list[Rung], stage: str) -> list[str]:
     if stage == "report":
         header.append("sums")
     if stage in ("report", "dedup"):
-        header.append("set-up (indexes, untimed)")
+        header.append("set-up, untimed")
     header.append("parity")
     return markdown_table(header, "l" + "r" * (len(header) - 2) + "l", body)
 
@@ -239,7 +239,8 @@ def section(found: list[Rung], dates: dict[int, str]) -> list[str]:
         "is timed: a load by reading the table back bit for bit, a report against the "
         "reference's devices -- exactly, or within 10⁻¹² relative where the SQL sums in the "
         "order its plan scans a group (`sums`: ≈) -- a dedup by the kept rows' count and "
-        "row_order sum. Medians of the rounds; ✱: timed on the first "
+        "row_order sum. Set-up: building the indexes the rung needs (the first rung of a stage "
+        "also loads the table). Medians of the rounds; ✱: timed on the first "
         "rows only and scaled to the dataset (a commit per row waits for the disk each time). "
         "Each query's plan is under its table: SQLite's `EXPLAIN QUERY PLAN`, PostgreSQL's "
         "`EXPLAIN ANALYZE` (its timings are of that one extra run), DuckDB's `EXPLAIN`. "
