@@ -7,7 +7,7 @@ server keeps PostgreSQL's defaults otherwise -- fsync and synchronous commit on 
 commit per row costs what it costs on a real server. As root (initdb refuses root) the
 cluster is run by the ``postgres`` user that Debian's packages create.
 
-    python -m hotpath.engines.pg_cluster start FOLDER    # prints the URL; FOLDER must not exist
+    python -m hotpath.engines.pg_cluster start FOLDER    # prints the URL; FOLDER new or empty
     python -m hotpath.engines.pg_cluster stop FOLDER
 """
 
@@ -94,6 +94,12 @@ class Cluster:
         if os.geteuid() == 0:
             owner = pwd.getpwnam("postgres")
             os.chown(self.folder, owner.pw_uid, owner.pw_gid)
+            for parent in self.folder.resolve().parents:  # postgres must reach its folder
+                if not os.stat(parent).st_mode & 0o001:
+                    raise RuntimeError(
+                        f"the postgres user cannot reach {self.folder}: {parent} is closed to "
+                        "others (give a folder under /tmp, say)"
+                    )
         password_file = self.folder / "password"
         password_file.write_text(PASSWORD + "\n")
         if os.geteuid() == 0:
@@ -150,10 +156,14 @@ def main(argv: list[str]) -> int:
         print(__doc__, file=sys.stderr)
         return 2
     cluster = Cluster(Path(argv[1]))
-    if argv[0] == "start":
-        print(cluster.start())
-    else:
-        cluster.stop()
+    try:
+        if argv[0] == "start":
+            print(cluster.start())
+        else:
+            cluster.stop()
+    except RuntimeError as error:
+        print(f"pg_cluster: {error}", file=sys.stderr)
+        return 1
     return 0
 
 
