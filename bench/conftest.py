@@ -17,7 +17,7 @@ from rich.console import Console
 
 import hotpath
 from hotpath import backends, data, records
-from hotpath.reporting import pipeline, rows, summary
+from hotpath.reporting import database, pipeline, rows, summary
 
 XXH64_SIZES = (2**20, 64 * 2**20)
 SCALING_SIZES = (10_000, 100_000, 1_000_000, 10_000_000)
@@ -65,6 +65,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="time each kernel case in this many short blocks spread over the run (default 3; "
         "1 times each case in one go): drift during the run then falls on every "
         "implementation alike; the blocks' rounds are merged into one row",
+    )
+    group.addoption(
+        "--hotpath-database",
+        type=lambda text: [int(float(s)) for s in text.split(",")],
+        default=[],
+        metavar="SIZES",
+        help="also run the database ladder (bench/test_database.py) at these readings, e.g. "
+        "1e5: SQLite, PostgreSQL (HOTPATH_POSTGRES_URL, else a throwaway cluster on loopback, "
+        "else skipped with the reason) and DuckDB",
     )
     group.addoption(
         "--hotpath-scaling",
@@ -273,8 +282,10 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         return
     timed += _EXTERNAL
     pipeline_steps = pipeline.steps(timed)
-    kernels = [b for b in timed if b["extra_info"].get("kind") != "pipeline"]
-    cases = [o for o in _OUTCOMES if o.kind != "pipeline"]
+    database_rungs = database.rungs(timed)
+    apart = ("pipeline", "database")  # tables of their own
+    kernels = [b for b in timed if b["extra_info"].get("kind") not in apart]
+    cases = [o for o in _OUTCOMES if o.kind not in apart]
     if kernels or cases:
         console.print(summary.summary_table(kernels, cases, machine()))
         for line in summary.untimed_lines(kernels, cases) + summary.load_lines(kernels):
@@ -283,6 +294,8 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
             console.print(line, markup=False)
     if pipeline_steps:  # bench/test_pipeline.py: a table of its own
         console.print(pipeline.terminal_table(pipeline_steps))
+    if database_rungs:  # bench/test_database.py
+        console.print(database.terminal_table(database_rungs))
     if _INSTRUCTIONS:
         from hotpath.runs import instructions
 

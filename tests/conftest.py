@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from types import ModuleType
-from typing import Callable
+from typing import Callable, Iterator
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -95,3 +95,45 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     readings = data.with_sparse_ids(data.generate(20_000, 300, seed=7), seed=7)
     data.write_files(readings, folder, 7)
     return folder
+
+
+# -- the databases (tests/pipeline: the sqlite and postgres engines) ------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL server's URL: HOTPATH_POSTGRES_URL's, else a throwaway cluster started on
+    loopback for the session (hotpath.engines.pg_cluster); skips, with the reason, when
+    neither can be had."""
+    from hotpath.engines import pg_cluster, postgres_db
+
+    why = postgres_db.ENGINE.available()
+    if why:
+        pytest.skip(f"PostgreSQL engine: {why}")
+    given = os.environ.get(postgres_db.ENVIRONMENT)
+    if given:
+        yield given
+        return
+    why = pg_cluster.unavailable()
+    if why:
+        pytest.skip(f"no PostgreSQL server: {why}; or set {postgres_db.ENVIRONMENT}")
+    cluster = pg_cluster.Cluster()
+    try:
+        yield cluster.start()
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def locate_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[str], str]:
+    """The engine name to run: a database engine gets its place -- a file in the test's
+    folder for sqlite, the session's server for postgres (skipping without one)."""
+
+    def locate(engine: str) -> str:
+        if engine == "sqlite":
+            return f"sqlite:{tmp_path / 'database' / 'readings.sqlite'}"
+        if engine == "postgres":
+            return request.getfixturevalue("postgres_url")
+        return engine
+
+    return locate

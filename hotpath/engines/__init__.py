@@ -1,10 +1,11 @@
 """Other systems doing the pipeline's job, on the same files, with the same report.
 
 The peers a user would pick instead of writing the program -- polars, DuckDB, pandas -- each
-run as such a user would write them, in their own idiom (``*_job.py``); later the databases
-and the distributed engines. Each is an engine of :mod:`hotpath.pipeline.engines`: it takes
-the files and returns a :class:`~hotpath.pipeline.report.Report`, and the parity tests hold
-its results to everyone else's -- exactly for counts, duplicates, minima and maxima and the
+run as such a user would write them, in their own idiom (``*_job.py``); the readings in a
+database (``sqlite_db``, ``postgres_db``, sharing ``sql``); later the distributed engines.
+Each is an engine of :mod:`hotpath.pipeline.engines`: it takes the files and returns a
+:class:`~hotpath.pipeline.report.Report`, and the parity tests hold its results to everyone
+else's -- exactly for counts, duplicates, minima and maxima and the
 fingerprint, and within ``TOTAL_RTOL`` for totals where the engine sums in an order of its
 own (a multi-threaded group-by does).
 
@@ -66,6 +67,7 @@ class PeerJob:
     module = ""  # what must be importable
     uses: tuple[str, ...] = ()
     exact = False  # multi-threaded sums: their own order
+    suffixes: tuple[str, ...] = (".csv",)  # the formats its job reads
 
     def available(self) -> str:
         import importlib.util
@@ -79,8 +81,8 @@ class PeerJob:
         raise NotImplementedError
 
     def run(self, files: Sequence[Path], options: Any) -> Report:
-        if any(f.suffix != ".csv" for f in files):
-            raise PipelineError(f"engine {self.name} reads CSV files only")
+        if any(f.suffix not in self.suffixes for f in files):
+            raise PipelineError(f"engine {self.name} reads {', '.join(self.suffixes)} files only")
         clock = Stopwatch()
         names = [str(f) for f in files]
         try:

@@ -34,8 +34,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--engine",
         default=engines.DEFAULT,
-        choices=list(engines.ENGINES),
-        help=f"how the work is done (default: {engines.DEFAULT}; naive is the 'before')",
+        metavar="ENGINE",
+        help=f"how the work is done: {', '.join(engines.ENGINES)} (default: {engines.DEFAULT}; "
+        "naive is the 'before'); sqlite:PATH for a database file of your own (default: one in "
+        "the user cache folder), postgres://USER@HOST/DB for a PostgreSQL server",
     )
     parser.add_argument(
         "--reader",

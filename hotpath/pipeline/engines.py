@@ -5,6 +5,10 @@ identical across engines: the parity tests prove it). Adding an engine: a module
 ``ENGINE`` object (see :class:`Engine`) and one line in ``ENGINES``. The in-process ladder
 lives in ``hotpath.pipeline``; other systems doing the same job (polars, DuckDB, pandas, the
 databases, Spark, Dask) in ``hotpath.engines``.
+
+An engine that needs a place to work takes it in its name: ``sqlite:PATH``, or a URL whose
+scheme names the engine (``postgres://user@host/db``). :func:`get` hands the part after the
+name (a URL whole) to the engine's ``configured``.
 """
 
 from __future__ import annotations
@@ -26,8 +30,12 @@ ENGINES = {
     "polars": "hotpath.engines.polars_job",
     "duckdb": "hotpath.engines.duckdb_job",
     "pandas": "hotpath.engines.pandas_job",
+    "sqlite": "hotpath.engines.sqlite_db",
+    "postgres": "hotpath.engines.postgres_db",
 }
 DEFAULT = "columnar"
+# URL schemes that name an engine under another name
+SCHEMES = {"postgresql": "postgres"}
 
 
 @dataclass(frozen=True)
@@ -55,9 +63,31 @@ class Engine(Protocol):
 
     def run(self, files: Sequence[Path], options: Options) -> Report: ...
 
+    # Optional, for an engine that takes a parameter (see get):
+    # def configured(self, parameter: str) -> Engine: ...
+
+
+def split(name: str) -> tuple[str, str]:
+    """(engine, parameter): ``sqlite:PATH`` -> ("sqlite", PATH); a URL -> (its scheme's
+    engine, the URL); a plain name -> (name, "")."""
+    scheme, found, _ = name.partition("://")
+    if found:
+        return SCHEMES.get(scheme, scheme), name
+    engine, _, parameter = name.partition(":")
+    return SCHEMES.get(engine, engine), parameter
+
 
 @cache
 def get(name: str) -> Engine:
-    if name not in ENGINES:
-        raise KeyError(f"no engine named {name!r}; choose from {', '.join(ENGINES)}")
-    return importlib.import_module(ENGINES[name]).ENGINE
+    """The engine ``name`` names, configured with its parameter if it has one (KeyError
+    naming the choices, or saying the engine takes none)."""
+    base, parameter = split(name)
+    if base not in ENGINES:
+        raise KeyError(f"no engine named {base!r}; choose from {', '.join(ENGINES)}")
+    engine = importlib.import_module(ENGINES[base]).ENGINE
+    if not parameter:
+        return engine
+    configured = getattr(engine, "configured", None)
+    if configured is None:
+        raise KeyError(f"engine {base} takes no parameter (got {name!r})")
+    return configured(parameter)

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hotpath.reporting import database
 from hotpath.reporting.charts import _new_figure, _style
 from hotpath.reporting.markdown import markdown_table
 from hotpath.reporting.pipeline import (
@@ -38,13 +39,26 @@ COLUMN_BYTES = 4 + 8 + 8  # device_id, timestamp, kwh per reading
 
 def _runs(storage: Path, paths: Sequence[Path]) -> list[Run]:
     runs = [load_run(Path(p)) for p in paths] if paths else saved_runs(storage)
-    with_pipeline = [r for r in runs if steps(r.benchmarks)]
-    if not with_pipeline:
+    chosen = [r for r in runs if steps(r.benchmarks) or database.rungs(r.benchmarks)]
+    if not chosen:
         raise ReportError(
-            f"no pipeline benchmark in {'the given runs' if paths else storage}: run "
-            "`pytest bench/ --hotpath-pipeline 1e5` first"
+            f"no pipeline or database benchmark in {'the given runs' if paths else storage}: "
+            "run `pytest bench/ --hotpath-pipeline 1e5` (or --hotpath-database 1e5) first"
         )
-    return with_pipeline
+    return chosen
+
+
+def database_section(runs: list[Run]) -> list[str]:
+    """The database ladder's section: per size, the newest run that has it."""
+    found: dict[int, list[database.Rung]] = {}
+    dates: dict[int, str] = {}
+    for run in runs:  # oldest first
+        by_size: dict[int, list[database.Rung]] = {}
+        for rung in database.rungs(run.benchmarks):
+            by_size.setdefault(rung.rows, []).append(rung)
+        for rows, members in by_size.items():
+            found[rows], dates[rows] = members, f"{run.date} (`{run.path.name}`)"
+    return database.section([r for members in found.values() for r in members], dates)
 
 
 def collect(runs: list[Run]) -> tuple[dict[str, list[Step]], dict[str, Run], dict[str, Any]]:
@@ -276,8 +290,13 @@ RECOMMENDATIONS = """\
 
 
 def markdown(
-    groups: dict[str, list[Step]], source: dict[str, Run], profiles: dict[str, Any]
+    groups: dict[str, list[Step]],
+    source: dict[str, Run],
+    profiles: dict[str, Any],
+    databases: Sequence[str] = (),
 ) -> str:
+    if not groups:  # only the database ladder was run
+        return "\n".join(["# hotpath pipeline", "", *databases]).rstrip() + "\n"
     any_run = next(iter(source.values()))
     lines = [
         "# hotpath pipeline: the energy monitor, made fast one step at a time",
@@ -345,13 +364,15 @@ def markdown(
                 lines += [f"### {title}", "", *table, ""]
     lines += ["## Where the time goes", "", *_profile_section(profiles)]
     lines += ["![Peak memory per step](pipeline-memory.png)", ""]
+    lines += [*databases]
     lines += ["## Recommendations", "", RECOMMENDATIONS]
     return "\n".join(lines).rstrip() + "\n"
 
 
 def write_performance(storage: Path, out: Path, paths: Sequence[Path] = ()) -> list[Path]:
     """Write PERFORMANCE.md and its charts into ``out``; the paths written."""
-    groups, source, profiles = collect(_runs(storage, paths))
+    runs = _runs(storage, paths)
+    groups, source, profiles = collect(runs)
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for name, figure in (
@@ -361,5 +382,6 @@ def write_performance(storage: Path, out: Path, paths: Sequence[Path] = ()) -> l
         if figure is not None:
             figure.savefig(out / name)
             written.append(out / name)
-    (out / "PERFORMANCE.md").write_text(markdown(groups, source, profiles), encoding="utf-8")
+    text = markdown(groups, source, profiles, database_section(runs))
+    (out / "PERFORMANCE.md").write_text(text, encoding="utf-8")
     return [out / "PERFORMANCE.md", *written]

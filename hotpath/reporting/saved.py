@@ -38,8 +38,9 @@ class Run:
     @property
     def cases(self) -> list[Outcome]:
         """Every kernel case of the run with its verdict, timed or not (runs saved before
-        hotpath_cases existed: none). The pipeline's steps are ``pipeline_cases``."""
-        return [o for o in self._all_cases() if o.kind != "pipeline"]
+        hotpath_cases existed: none). The pipeline's steps are ``pipeline_cases``; the
+        database ladder's rungs are neither."""
+        return [o for o in self._all_cases() if o.kind not in ("pipeline", "database")]
 
     @property
     def pipeline_cases(self) -> list[Outcome]:

@@ -6,6 +6,7 @@ reader."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -47,6 +48,8 @@ LADDER = [
     ("naive", Options()),
     ("objects", Options()),
     *[("columnar", Options(reader=name, backend="cffi_ext")) for name in readers.READERS],
+    ("sqlite", Options()),  # the databases: nothing of a failed load is committed
+    ("postgres", Options()),
 ]
 
 
@@ -59,23 +62,25 @@ def _write(folder: Path, content: bytes) -> Path:
 
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
 @pytest.mark.parametrize("engine", LADDER, ids=lambda e: f"{e[0]}-{e[1].reader}")
-def test_stops_with_file_and_line(engine: tuple, case: tuple, tmp_path: Path) -> None:
+def test_stops_with_file_and_line(
+    engine: tuple, case: tuple, tmp_path: Path, locate_engine: Callable[[str], str]
+) -> None:
     _, content, line, message = case
     bad = _write(tmp_path, content)
     with pytest.raises(BadInput) as raised:
-        run([tmp_path], engine[0], engine[1])
+        run([tmp_path], locate_engine(engine[0]), engine[1])
     assert str(raised.value) == f"{bad}:{line}: {message}"
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
 @pytest.mark.parametrize("engine", LADDER, ids=lambda e: f"{e[0]}-{e[1].reader}")
 def test_skip_counts_and_keeps_every_rejected_record(
-    engine: tuple, case: tuple, tmp_path: Path
+    engine: tuple, case: tuple, tmp_path: Path, locate_engine: Callable[[str], str]
 ) -> None:
     _, content, line, message = case
     bad = _write(tmp_path, content)
     options = Options(**{**engine[1].__dict__, "on_bad_row": "skip"})
-    report = run([tmp_path], engine[0], options)
+    report = run([tmp_path], locate_engine(engine[0]), options)
     assert report.rows_read == report.rows_kept + report.duplicates_dropped + report.rows_rejected
     if content == b"":
         assert report.files_rejected == [{"file": str(bad), "line": 1, "reason": message}]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
@@ -25,6 +26,8 @@ LADDER = [
     ("columnar", Options(reader="stdlib", backend="numpy_impl", workers=2)),  # processes
 ]
 PEERS = [(name, Options()) for name in ("polars", "duckdb", "pandas")]
+# the readings in a database: each run gets its own place (the locate_engine fixture)
+DATABASES = [("sqlite", Options()), ("sqlite", Options(reader="stdlib")), ("postgres", Options())]
 
 
 def _id(case: tuple[str, Options]) -> str:
@@ -52,14 +55,17 @@ def _run(engine: str, options: Options, folder: Path) -> Report:
     return run([folder], engine, options)
 
 
-@pytest.mark.parametrize("case", LADDER + PEERS, ids=_id)
+@pytest.mark.parametrize("case", LADDER + PEERS + DATABASES, ids=_id)
 @pytest.mark.parametrize("dataset", ["edge", "generated"])
 def test_same_report(
-    case: tuple[str, Options], dataset: str, request: pytest.FixtureRequest
+    case: tuple[str, Options],
+    dataset: str,
+    request: pytest.FixtureRequest,
+    locate_engine: Callable[[str], str],
 ) -> None:
     folder = request.getfixturevalue(dataset)
     engine, options = case
-    got = _run(engine, options, folder)
+    got = _run(locate_engine(engine), options, folder)
     exact = engines.get(engine).exact
     assert mismatch(got, _reference(str(folder)), exact=exact) is None
     assert got.rows_read == got.rows_kept + got.duplicates_dropped + got.rows_rejected
