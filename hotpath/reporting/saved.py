@@ -83,6 +83,12 @@ class Run:
         return commit["id"][:7] + (" (uncommitted changes)" if commit.get("dirty") else "")
 
     @cached_property
+    def has_kernels(self) -> bool:
+        """Whether the run timed kernels (not only the pipeline or the databases)."""
+        kinds = {b.get("extra_info", {}).get("kind") for b in self.benchmarks}
+        return bool(kinds - {"pipeline", "database", None})
+
+    @cached_property
     def is_scaling(self) -> bool:
         return bool(scaling_kernels(self.benchmarks))
 
@@ -144,6 +150,8 @@ def select_runs(storage: Path, paths: Sequence[Path] = ()) -> tuple[Run, Run | N
     runs = [load_run(Path(p)) for p in paths] if paths else saved_runs(storage)
     if not runs:
         raise ReportError(f"no saved runs in {storage}: run `pytest bench/` first")
+    if not paths:  # runs of the pipeline or database benchmarks alone are PERFORMANCE.md's
+        runs = [run for run in runs if run.has_kernels] or runs
     ordinary = [run for run in runs if not run.is_scaling]
     scaling = [run for run in runs if run.is_scaling]
     if paths and (len(ordinary) > 1 or len(scaling) > 1):
