@@ -13,7 +13,7 @@ from typing import Any
 
 LIMIT_GROUP = "machine limit"
 # Bytes of input per row each kernel reads.
-ROW_BYTES = {"aggregate": 4 + 8, "duplicates": 4 + 8, "hash_rows": 4 + 8 + 8}
+ROW_BYTES = {"aggregate": 4 + 8, "duplicates": 4 + 8, "hash_rows": 4 + 8 + 8, "factorize": 4}
 
 
 def size_label(kernel: str, size: int) -> str:
