@@ -47,7 +47,7 @@ import python_ref
 from hotpath import csvio
 
 STARTED_AT = time.time()  # wall clock: the harness measures the interpreter's start-up with it
-KERNELS = ("aggregate", "duplicates", "hash_rows", "xxh64")
+KERNELS = ("aggregate", "duplicates", "hash_rows", "xxh64", "factorize")
 _MASK64 = (1 << 64) - 1
 
 
@@ -69,6 +69,9 @@ def checksum(kernel: str, result: Any) -> str:
         data = bytes(bool(flag) for flag in result)
     elif kernel == "hash_rows":
         data = _pack("Q", [int(h) & _MASK64 for h in result])
+    elif kernel == "factorize":
+        codes, uniques = (list(column) for column in result)
+        data = _pack("Q", [len(codes)]) + _pack("I", [int(c) for c in codes + uniques])
     else:
         raise KeyError(kernel)
     return f"{python_ref.xxh64(data):016x}"
@@ -152,6 +155,7 @@ def run(
     calls: Dict[str, Callable[[], Any]] = {
         "aggregate": lambda: module.aggregate(ids, kwh, devices),
         "duplicates": lambda: module.duplicates(ids, stamps),
+        "factorize": lambda: module.factorize(ids),
         "hash_rows": lambda: module.hash_rows(ids, stamps, kwh),
         "xxh64": lambda: module.xxh64(data),
     }

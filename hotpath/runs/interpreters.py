@@ -37,6 +37,7 @@ PYPY_VENV = ROOT / ".venv-pypy"
 KERNEL_FUNCTIONS = (
     "aggregate",
     "duplicates",
+    "factorize",
     "hash_rows",
     "xxh64",
     "_xxh64_bytes",
