@@ -19,6 +19,7 @@ from implementations import (
     BY_NAME,
     as_contract,
     buffer,
+    crafted_readings,
     memory_read_bandwidth_probe,
     prepare,
     readings,
@@ -82,6 +83,46 @@ def test_kernel(benchmark: Any, case: tuple[str, str, int], outcomes: list) -> N
         benchmark(call)
 
 
+@cache
+def crafted_reference(keys: str, rows: int) -> Any:
+    return prepare(BY_NAME[backends.REFERENCE], "duplicates", crafted_readings(keys, rows), b"")()
+
+
+def test_crafted_duplicates(
+    benchmark: Any, crafted_case: tuple[str, str, int], outcomes: list
+) -> None:
+    """duplicates on keys crafted to collide (hotpath.crafted), in a group of its own beside
+    the random keys' group: parity-checked first, like every case."""
+    name, keys, size = crafted_case
+    impl = BY_NAME[name]
+    outcome = records.Outcome(name, impl.kind, "duplicates", size)
+    outcomes.append(outcome)
+    benchmark.group = records.group("duplicates", size, keys)
+    benchmark.extra_info.update({**outcome.info(impl.timed), "keys": keys})
+    unavailable = impl.available()
+    if unavailable or (impl.max_rows and size > impl.max_rows):
+        outcome.status = f"skipped: {unavailable or impl.why_limit}"
+        pytest.skip(outcome.status)
+    the_readings = crafted_readings(keys, size)
+    call = prepare(impl, "duplicates", the_readings, b"")
+    started = time.perf_counter()
+    got = call()
+    first_call = time.perf_counter() - started
+    mismatch = parity.mismatch(
+        "duplicates", as_contract(impl, "duplicates", got, 1), crafted_reference(keys, size)
+    )
+    outcome.status = benchmark.extra_info["parity"] = (
+        "ok" if mismatch is None else f"mismatch: {mismatch}"
+    )
+    benchmark.extra_info["first_call_s"] = first_call
+    if mismatch:
+        pytest.fail(f"{name} duplicates on crafted keys ({keys}): {mismatch} -- not timed")
+    if first_call > SLOW_CALL:
+        benchmark.pedantic(call, rounds=3, iterations=1)
+    else:
+        benchmark(call)
+
+
 def test_memory_bandwidth(benchmark: Any, outcomes: list) -> None:
     """The machine's limit, measured in the same run as the kernels."""
     call, nbytes = memory_read_bandwidth_probe()
@@ -96,7 +137,7 @@ def test_memory_bandwidth(benchmark: Any, outcomes: list) -> None:
     benchmark.pedantic(call, rounds=7, iterations=1, warmup_rounds=1)
 
 
-RUNTIME_KERNELS = ("aggregate", "duplicates", "hash_rows", "xxh64")
+RUNTIME_KERNELS = driver.KERNELS
 
 
 def test_runtime(

@@ -25,9 +25,12 @@ def size_label(kernel: str, size: int) -> str:
     return str(size)
 
 
-def group(kernel: str, size: int) -> str:
+def group(kernel: str, size: int, keys: str = "") -> str:
+    """The benchmark group, e.g. "duplicates · 1M rows"; ``keys`` names hostile input, e.g.
+    "duplicates · crafted keys (known key) · 1M rows"."""
     unit = "" if kernel == "xxh64" else " rows"
-    return f"{kernel} · {size_label(kernel, size)}{unit}"
+    what = f"{kernel} · crafted keys ({keys})" if keys else kernel
+    return f"{what} · {size_label(kernel, size)}{unit}"
 
 
 def input_bytes(kernel: str, size: int) -> int:
