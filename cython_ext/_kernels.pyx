@@ -259,23 +259,32 @@ cdef Rec *_records(size_t m) noexcept nogil:
         return NULL
     return <Rec *>malloc(2 * m * sizeof(Rec) + hist)
 
-cdef Rec *_radix_sort(Rec *buf, size_t m) noexcept nogil:
+cdef Rec *_radix_sort(Rec *buf, size_t m, uint64_t vary_ts, uint32_t vary_id) noexcept nogil:
     # Sorts the m records at buf (from _records); returns where the result is: buf or buf + m.
+    # vary_ts and vary_id have the bits set where some records differ: only their digits are
+    # counted and passed over (the others would only copy).
     cdef Rec *a = buf
     cdef Rec *tmp = buf + m
     cdef Rec *swap
     cdef size_t *hist = <size_t *>(buf + 2 * m)
     cdef size_t *h
     cdef size_t i, b, c, total
-    cdef int d
+    cdef int d, k, nactive = 0
+    cdef int active[DIGITS]
+    cdef Rec probe
+    probe.ts = vary_ts
+    probe.id = vary_id
+    for d in range(DIGITS):
+        if _digit(&probe, d) != 0:
+            active[nactive] = d
+            nactive += 1
     memset(hist, 0, DIGITS * RADIX_SIZE * sizeof(size_t))
     for i in range(m):
-        for d in range(DIGITS):
-            hist[d * RADIX_SIZE + _digit(&a[i], d)] += 1
-    for d in range(DIGITS):
+        for k in range(nactive):
+            hist[active[k] * RADIX_SIZE + _digit(&a[i], active[k])] += 1
+    for k in range(nactive):
+        d = active[k]
         h = hist + d * RADIX_SIZE
-        if m == 0 or h[_digit(&a[0], d)] == m:  # a digit every record shares: skip it
-            continue
         total = 0
         for b in range(RADIX_SIZE):
             c = h[b]
@@ -315,13 +324,19 @@ cdef int _dedup_sorted(const uint32_t *ids, const int64_t *ts, Py_ssize_t n,
     cdef Rec *buf = _records(n)
     cdef Rec *s
     cdef Py_ssize_t i
+    cdef uint64_t ts_or = 0, ts_and = <uint64_t>-1
+    cdef uint32_t id_or = 0, id_and = <uint32_t>-1
     if buf == NULL:
         return -1
     for i in range(n):
         buf[i].ts = <uint64_t>ts[i]
         buf[i].row = i
         buf[i].id = ids[i]
-    s = _radix_sort(buf, n)
+        ts_or |= buf[i].ts
+        ts_and &= buf[i].ts
+        id_or |= ids[i]
+        id_and &= ids[i]
+    s = _radix_sort(buf, n, ts_or ^ ts_and, id_or ^ id_and)
     for i in range(n):
         o[s[i].row] = i > 0 and s[i].id == s[i - 1].id and s[i].ts == s[i - 1].ts
     free(buf)
@@ -437,6 +452,7 @@ cdef Py_ssize_t _factorize_sorted(const uint32_t *ids, Py_ssize_t n, uint32_t *c
     cdef Rec *s
     cdef uint64_t *lead
     cdef uint64_t first = 0, row
+    cdef uint32_t id_or = 0, id_and = <uint32_t>-1
     cdef Py_ssize_t i, found = 0
     if buf == NULL:
         return -1
@@ -444,7 +460,9 @@ cdef Py_ssize_t _factorize_sorted(const uint32_t *ids, Py_ssize_t n, uint32_t *c
         buf[i].ts = 0
         buf[i].row = i
         buf[i].id = ids[i]
-    s = _radix_sort(buf, n)
+        id_or |= ids[i]
+        id_and &= ids[i]
+    s = _radix_sort(buf, n, 0, id_or ^ id_and)
     lead = <uint64_t *>(buf + n if s == buf else buf)  # the other half: 24 bytes a row, 8 needed
     for i in range(n):
         row = s[i].row

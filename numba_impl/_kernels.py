@@ -183,16 +183,23 @@ def _digit(ts, device, d):
 @_jit
 def _radix_sort(ts, ids, rows):
     """(ts, ids, rows) sorted by (id, ts), stably (LSD radix): equal keys end up adjacent, in
-    their original order. A digit every record shares is skipped."""
+    their original order. Only the digits in which some records differ are counted and passed
+    over."""
     m = len(ts)
+    ts_or, ts_and = np.uint64(0), ~np.uint64(0)
+    id_or, id_and = np.uint32(0), ~np.uint32(0)
+    for i in range(m):
+        ts_or |= ts[i]
+        ts_and &= ts[i]
+        id_or |= ids[i]
+        id_and &= ids[i]
+    active = [d for d in range(_DIGITS) if _digit(ts_or ^ ts_and, id_or ^ id_and, d) != 0]
     hist = np.zeros((_DIGITS, _RADIX_SIZE), np.int64)
     for i in range(m):
-        for d in range(_DIGITS):
+        for d in active:
             hist[d, _digit(ts[i], ids[i], d)] += 1
     ts2, ids2, rows2 = np.empty_like(ts), np.empty_like(ids), np.empty_like(rows)
-    for d in range(_DIGITS):
-        if m == 0 or hist[d, _digit(ts[0], ids[0], d)] == m:
-            continue
+    for d in active:
         total = 0
         for b in range(_RADIX_SIZE):
             count = hist[d, b]

@@ -314,6 +314,8 @@ uint64_t hp_keyed_hash(uint32_t id, int64_t ts, uint64_t k0, uint64_t k1)
 /* stops (each row at most HP_PROBE_RUN_LIMIT), and the sort makes at most   */
 /* HP_DIGITS passes over m records. A call is O(n) whatever the input and    */
 /* whoever knows the key; crafted keys cost at most a constant factor.       */
+/* duplicates' partitions have one more rule: a partition holding more than */
+/* 4x + 1024 its expected share of rows is sorted without a table at all.    */
 /* Random keys never come near the bound: at load 1/4 (duplicates' tables)   */
 /* or 1/2 (factorize's) linear probing passes ~0.2 or ~0.5 slots per row on  */
 /* average, and the longest run among 16M rows at load 1/2 is ~50 slots      */
@@ -353,24 +355,31 @@ static hp_rec *hp_records(size_t m)
 }
 
 /* Sorts the m records at buf (from hp_records) by (id, ts), stably; returns
-   where the result is: buf, or buf + m. */
-static hp_rec *hp_radix_sort(hp_rec *buf, size_t m)
+   where the result is: buf, or buf + m. vary_ts and vary_id have a bit set
+   where some records differ (the OR of the keys XOR their AND): a digit no
+   record differs in would only copy, so it is neither counted nor passed
+   over (ids of one fleet, timestamps of one era share their high digits). */
+static hp_rec *hp_radix_sort(hp_rec *buf, size_t m, uint64_t vary_ts, uint32_t vary_id)
 {
     hp_rec *a = buf, *tmp = buf + m, *swap;
     size_t *const hist = (size_t *)(buf + 2 * m);
+    unsigned char active[HP_DIGITS];
+    unsigned d, k, nactive = 0;
     size_t i, b;
-    unsigned d;
+    hp_rec probe;
 
+    probe.ts = vary_ts;
+    probe.id = vary_id;
+    for (d = 0; d < HP_DIGITS; d++)
+        if (hp_digit(&probe, d) != 0)
+            active[nactive++] = (unsigned char)d;
     memset(hist, 0, HP_DIGITS * HP_RADIX_SIZE * sizeof *hist);
     for (i = 0; i < m; i++)
-        for (d = 0; d < HP_DIGITS; d++)
-            hist[d * HP_RADIX_SIZE + hp_digit(&a[i], d)]++;
-    for (d = 0; d < HP_DIGITS; d++) {
-        size_t *const h = hist + d * HP_RADIX_SIZE, sum = 0;
-        /* A digit every record shares would only copy: skip it (ids of one
-           fleet, timestamps of one era share their high digits). */
-        if (m == 0 || h[hp_digit(&a[0], d)] == m)
-            continue;
+        for (k = 0; k < nactive; k++)
+            hist[active[k] * HP_RADIX_SIZE + hp_digit(&a[i], active[k])]++;
+    for (k = 0; k < nactive; k++) {
+        size_t *const h = hist + active[k] * HP_RADIX_SIZE, sum = 0;
+        d = active[k];
         for (b = 0; b < HP_RADIX_SIZE; b++) {
             const size_t c = h[b];
             h[b] = sum;
@@ -500,6 +509,9 @@ static int hp_dedup_sorted(const uint32_t *device_id, const int64_t *timestamp,
     const hp_rec *sorted;
     size_t k;
 
+    uint64_t ts_or = 0, ts_and = ~(uint64_t)0;
+    uint32_t id_or = 0, id_and = ~(uint32_t)0;
+
     if (buf == NULL)
         return -1;
     for (k = 0; k < m; k++) { /* entries are in input order: so is buf */
@@ -507,8 +519,12 @@ static int hp_dedup_sorted(const uint32_t *device_id, const int64_t *timestamp,
         buf[k].ts = (uint64_t)timestamp[r];
         buf[k].row = r;
         buf[k].id = device_id[r];
+        ts_or |= buf[k].ts;
+        ts_and &= buf[k].ts;
+        id_or |= buf[k].id;
+        id_and &= buf[k].id;
     }
-    sorted = hp_radix_sort(buf, m);
+    sorted = hp_radix_sort(buf, m, ts_or ^ ts_and, id_or ^ id_and);
     for (k = 0; k < m; k++)
         out[sorted[k].row] = (uint8_t)(k > 0 && sorted[k].id == sorted[k - 1].id &&
                                        sorted[k].ts == sorted[k - 1].ts);
@@ -523,7 +539,7 @@ int hp_duplicates(const uint32_t *device_id, const int64_t *timestamp,
     size_t bounds[((size_t)1 << HP_PART_MAX_LOG2) + 1];
     uint64_t idx_mask, *block, *staged, *entries;
     unsigned idx_bits, pbits, pshift;
-    size_t nparts, p, i, max_part, scratch;
+    size_t nparts, p, i, max_part, oversize, scratch;
 
     stats[0] = stats[1] = 0;
     if (n == 0)
@@ -562,10 +578,12 @@ int hp_duplicates(const uint32_t *device_id, const int64_t *timestamp,
         staged[i] = (h & ~idx_mask) | (uint64_t)(i + 1);
         bounds[(size_t)((h >> pshift) >> 1) + 1]++;
     }
-    /* bounds[p] becomes the start of partition p (exclusive prefix sum). */
+    /* bounds[p] becomes the start of partition p (exclusive prefix sum).
+       max_part: the largest partition that gets a table. */
+    oversize = 4 * (n >> pbits) + 1024;
     max_part = 0;
     for (p = 1; p <= nparts; p++) {
-        if (bounds[p] > max_part)
+        if (bounds[p] > max_part && bounds[p] <= oversize)
             max_part = bounds[p];
         bounds[p] += bounds[p - 1];
     }
@@ -604,8 +622,11 @@ int hp_duplicates(const uint32_t *device_id, const int64_t *timestamp,
         size_t lo = 0;
         for (p = 0; p < nparts; p++) {
             const size_t hi = bounds[p];
-            /* the staged entries' room, free now */
-            if (hp_dedup_hashed(device_id, timestamp, entries + lo, hi - lo, idx_mask,
+            /* A partition far above its share is sorted without a table (its
+               table would be large, and given up); the others get one in the
+               staged entries' room, free now. */
+            if (hi - lo > oversize ||
+                hp_dedup_hashed(device_id, timestamp, entries + lo, hi - lo, idx_mask,
                                 idx_bits, staged, out, &stats[0])) {
                 if (hp_dedup_sorted(device_id, timestamp, entries + lo, hi - lo,
                                     idx_mask, out) != 0) {
@@ -694,6 +715,7 @@ static int64_t hp_factorize_sorted(const uint32_t *device_id, size_t n,
     hp_rec *const buf = hp_records(n);
     const hp_rec *sorted;
     uint64_t *lead, found = 0, first = 0;
+    uint32_t id_or = 0, id_and = ~(uint32_t)0;
     size_t i;
 
     if (buf == NULL)
@@ -702,8 +724,10 @@ static int64_t hp_factorize_sorted(const uint32_t *device_id, size_t n,
         buf[i].ts = 0;
         buf[i].row = i;
         buf[i].id = device_id[i];
+        id_or |= device_id[i];
+        id_and &= device_id[i];
     }
-    sorted = hp_radix_sort(buf, n);
+    sorted = hp_radix_sort(buf, n, 0, id_or ^ id_and);
     /* lead[row]: the first row with row's id, in the other half of buf
        (24 bytes a row there, 8 needed) */
     lead = (uint64_t *)(sorted == buf ? buf + n : buf);

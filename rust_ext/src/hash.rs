@@ -57,24 +57,31 @@ fn digit(r: &Rec, d: usize) -> usize {
 }
 
 /// `recs` sorted by (id, ts), stably (LSD radix, 11-bit digits): equal keys end up adjacent,
-/// in their original order, so the first of each run is the first occurrence. A digit every
-/// record shares is skipped. Only allocation can fail.
+/// in their original order, so the first of each run is the first occurrence. Only the digits
+/// in which some records differ are counted and passed over. Only allocation can fail.
 pub fn radix_sort(mut recs: Vec<Rec>) -> Result<Vec<Rec>, TryReserveError> {
     let m = recs.len();
+    let (mut ts_or, mut ts_and, mut id_or, mut id_and) = (0u64, u64::MAX, 0u32, u32::MAX);
+    for r in &recs {
+        (ts_or, ts_and, id_or, id_and) = (ts_or | r.ts, ts_and & r.ts, id_or | r.id, id_and & r.id);
+    }
+    let varying = Rec {
+        ts: ts_or ^ ts_and,
+        row: 0,
+        id: id_or ^ id_and,
+    };
+    let active: Vec<usize> = (0..DIGITS).filter(|&d| digit(&varying, d) != 0).collect();
     let mut tmp: Vec<Rec> = Vec::new();
     tmp.try_reserve_exact(m)?;
     tmp.resize(m, Rec::default());
     let mut hist = vec![0usize; DIGITS * RADIX_SIZE];
     for r in &recs {
-        for d in 0..DIGITS {
+        for &d in &active {
             hist[d * RADIX_SIZE + digit(r, d)] += 1;
         }
     }
-    for d in 0..DIGITS {
+    for &d in &active {
         let h = &mut hist[d * RADIX_SIZE..(d + 1) * RADIX_SIZE];
-        if recs.first().is_none_or(|r| h[digit(r, d)] == m) {
-            continue;
-        }
         let mut sum = 0;
         for count in h.iter_mut() {
             let c = *count;
