@@ -187,6 +187,21 @@ def test_duplicates_sorts_only_what_it_must(tables: tuple, readings: data.Readin
     assert fallbacks == 1
 
 
+def test_duplicates_of_mostly_crafted_rows(tables: tuple, readings: data.Readings) -> None:
+    """Half the rows in one chain: in cffi_ext and wasm_ext their partition holds far more than
+    its share (over 4x + 1024 rows), so it is sorted without a table being built for it."""
+    _, raw = tables
+    key = hashkey.KEY
+    bad_ids, bad_stamps = _shuffled_with_repeats(*crafted.against_known_key(key, 15_000), 5000, 5)
+    ids = np.concatenate([bad_ids, readings.device_id[:20_000]])
+    stamps = np.concatenate([bad_stamps, readings.timestamp[:20_000]])
+    order = np.random.default_rng(6).permutation(len(ids))
+    ids, stamps = ids[order], stamps[order]
+    out, probes, fallbacks = _duplicates(raw, ids, stamps, key)
+    assert parity.mismatch("duplicates", out, python_ref.duplicates(ids, stamps)) is None
+    assert fallbacks == 1 and probes <= budget(len(ids))
+
+
 def test_factorize_of_colliding_ids(tables: tuple) -> None:
     """Distinct ids that share a slot (brute-forced for the key): one chain, so the run limit
     gives the table up; then a short chain looked up many times: the budget does."""
