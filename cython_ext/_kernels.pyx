@@ -437,12 +437,38 @@ def duplicates_into(const uint32_t[::1] device_id not None, const int64_t[::1] t
 
 
 # ---------------------------------------------------------------------------------------------
-# factorize: one open-addressing table of ids, sized from n (load <= 1/2)
+# factorize: one open-addressing table of ids, grown with them (load <= 1/2)
 # ---------------------------------------------------------------------------------------------
 #
 # A slot is one 8-byte word: id << 32 | (code + 1), 0 when empty, so a probe compares the id
 # in-register. code + 1 <= n fits in 32 bits for n < 2**32 rows; larger inputs take the sort.
-# The ids are usually far fewer than the rows, so the occupied slots stay few and cached.
+# The table starts at 16 slots and doubles, rebuilt from uniques, whenever the ids pass an eighth
+# of it (never beyond the smallest power of two >= 2n): its size follows the ids, not the rows.
+# Load 1/8 rather than 1/2: with few ids, half the lookups would probe twice and mispredict.
+
+cdef uint64_t *_factorize_table(const uint32_t *u, Py_ssize_t found, size_t cap, uint64_t k0,
+                                uint64_t k1, uint64_t *probes, bint *gave_up) noexcept nogil:
+    # A zeroed table of cap slots holding the codes 0..found-1 of u; NULL if out of memory.
+    cdef uint64_t *table = <uint64_t *>calloc(cap, sizeof(uint64_t))
+    cdef size_t mask = cap - 1, pos
+    cdef unsigned run
+    cdef Py_ssize_t c
+    if table == NULL:
+        return NULL
+    for c in range(found):
+        pos = _keyed_hash(u[c], 0, k0, k1) & mask
+        run = 0
+        while table[pos] != 0:  # the ids are distinct: only a free slot ends the chain
+            run += 1
+            if run > RUN_LIMIT:
+                gave_up[0] = True
+                break
+            pos = (pos + 1) & mask
+        probes[0] += run
+        if gave_up[0]:
+            break
+        table[pos] = (<uint64_t>u[c] << 32) | <uint64_t>(c + 1)
+    return table
 
 cdef Py_ssize_t _factorize_sorted(const uint32_t *ids, Py_ssize_t n, uint32_t *c,
                                   uint32_t *u) noexcept nogil:
@@ -505,19 +531,19 @@ def factorize_into(const uint32_t[::1] device_id not None, key, uint32_t[::1] co
     cdef uint32_t *c = &codes[0]
     cdef uint32_t *u = &uniques[0]
     cdef uint64_t *table = NULL
-    cdef size_t cap = 16, mask = 0, pos
+    cdef size_t cap = 16, max_cap = 16, mask = 15, pos
     cdef uint64_t probes = 0, budget = _budget(n), slot
     cdef unsigned run = 0
     cdef bint gave_up = <uint64_t>n > 0xFFFFFFFF  # codes + 1 would not fit: sort
+    cdef bint failed = False
     cdef Py_ssize_t i, found = 0
     cdef uint32_t d
     if not gave_up:
-        while cap < <size_t>n * 2:
-            cap <<= 1
+        while max_cap < <size_t>n * 2:
+            max_cap <<= 1
         table = <uint64_t *>calloc(cap, sizeof(uint64_t))
         if table == NULL:
-            raise MemoryError(f"factorize: cannot allocate a {cap}-slot hash table")
-        mask = cap - 1
+            raise MemoryError("factorize: cannot allocate its hash table")
     with nogil:
         if not gave_up:
             for i in range(n):
@@ -531,6 +557,12 @@ def factorize_into(const uint32_t[::1] device_id not None, key, uint32_t[::1] co
                         u[found] = d
                         c[i] = <uint32_t>found
                         found += 1
+                        if <size_t>found > cap // 8 and cap < max_cap:  # keep the load <= 1/8
+                            free(table)
+                            cap <<= 1
+                            mask = cap - 1
+                            table = _factorize_table(u, found, cap, k0, k1, &probes, &gave_up)
+                            failed = table == NULL
                         break
                     if <uint32_t>(slot >> 32) == d:
                         c[i] = <uint32_t>slot - 1
@@ -541,12 +573,14 @@ def factorize_into(const uint32_t[::1] device_id not None, key, uint32_t[::1] co
                         break
                     pos = (pos + 1) & mask
                 probes += run
-                if gave_up or probes > budget:
+                if failed or gave_up or probes > budget:
                     gave_up = True
                     break
             free(table)
-        if gave_up:
+        if gave_up and not failed:
             found = _factorize_sorted(ids, n, c, u)
+    if failed:
+        raise MemoryError("factorize: cannot allocate its hash table")
     if found < 0:
         raise MemoryError(f"factorize: cannot allocate the sort's scratch memory for {n} rows")
     return found, probes, int(gave_up)

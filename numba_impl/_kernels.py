@@ -299,19 +299,42 @@ def _factorize_sorted(device_id, codes, uniques):
 
 
 @_jit
+def _factorize_table(uniques, found, capacity, k0, k1):
+    """(table, probes, gave_up): a table of ``capacity`` slots holding the codes of
+    uniques[:found]; gave_up once one id passes the run limit."""
+    table = np.zeros(capacity, np.uint64)
+    mask = np.uint64(capacity - 1)
+    probes = 0
+    for code in range(found):
+        slot = _keyed_hash(uniques[code], np.int64(0), k0, k1) & mask
+        run = 0
+        while table[slot] != _EMPTY:  # the ids are distinct: only a free slot ends the chain
+            run += 1
+            if run > RUN_LIMIT:
+                return table, probes + run, True
+            slot = (slot + np.uint64(1)) & mask
+        probes += run
+        table[slot] = (np.uint64(uniques[code]) << _S32) | np.uint64(code + 1)
+    return table, probes, False
+
+
+@_jit
 def _factorize_into(device_id, k0, k1, codes, uniques):
-    # One table of ids sized from n (load <= 1/2); a slot is id << 32 | (code + 1), 0 when
-    # empty. code + 1 fits in 32 bits for n < 2**32 rows; larger inputs take the sort.
+    # One table of ids; a slot is id << 32 | (code + 1), 0 when empty. code + 1 fits in 32 bits
+    # for n < 2**32 rows; larger inputs take the sort. The table starts at 16 slots and doubles,
+    # rebuilt from uniques, whenever the ids pass an eighth of it (never beyond the smallest
+    # power of two >= 2n): its size, and what is zeroed, follows the ids, not the rows. Load
+    # 1/8 rather than 1/2: with few ids, half the lookups would probe twice and mispredict.
     n = len(device_id)
     if n == 0:
         return 0, 0, 0
     probes = 0
     if n < (1 << 32):
-        capacity = 16
-        while capacity < 2 * n:
-            capacity *= 2
-        mask = np.uint64(capacity - 1)
-        table = np.zeros(capacity, np.uint64)
+        max_capacity = 16
+        while max_capacity < 2 * n:
+            max_capacity *= 2
+        table = np.zeros(16, np.uint64)
+        mask = np.uint64(15)
         budget = 4 * n + 1024
         found = 0
         gave_up = False
@@ -336,6 +359,10 @@ def _factorize_into(device_id, k0, k1, codes, uniques):
                     break
                 slot = (slot + np.uint64(1)) & mask
             probes += run
+            if not gave_up and 8 * found > len(table) and len(table) < max_capacity:
+                table, more, gave_up = _factorize_table(uniques, found, 2 * len(table), k0, k1)
+                probes += more
+                mask = np.uint64(len(table) - 1)
             if gave_up or probes > budget:
                 gave_up = True
                 break

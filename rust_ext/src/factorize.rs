@@ -1,11 +1,14 @@
 //! Dense codes for sparse ids, in order of first appearance, like
 //! `pandas.factorize(sort=False)`.
 //!
-//! One open-addressing table of ids, sized from n (load <= 1/2), linear probing, keyed hash
-//! ([`crate::hash`]). A slot is one `u64`: `id << 32 | (code + 1)`, 0 when empty, so a probe
-//! compares the id in-register; `code + 1 <= n` fits in 32 bits for n < 2^32 rows (larger
-//! inputs take the sort). Ids are usually far fewer than rows, so the occupied slots stay
-//! few and cached. Past the probe bound the whole call is answered by a sort instead.
+//! One open-addressing table of ids, linear probing, keyed hash ([`crate::hash`]). A slot is
+//! one `u64`: `id << 32 | (code + 1)`, 0 when empty, so a probe compares the id in-register;
+//! `code + 1 <= n` fits in 32 bits for n < 2^32 rows (larger inputs take the sort). The table
+//! starts at 16 slots and doubles, rebuilt from `uniques`, whenever the ids pass an eighth of
+//! it (never beyond the smallest power of two >= 2n): its size follows the ids, not the rows,
+//! and only that much is zeroed. Load 1/8 rather than 1/2: with few ids, half the lookups
+//! would probe twice and mispredict. Past the probe bound (the rebuilds' probes included) the
+//! whole call is answered by a sort instead.
 
 use crate::hash::{Key, RUN_LIMIT, Rec, budget, keyed_hash, radix_sort};
 use std::collections::TryReserveError;
@@ -25,16 +28,14 @@ pub fn factorize(
     }
     let mut probes = 0;
     if u32::try_from(n).is_ok() {
-        let capacity = n
+        let max_capacity = n
             .checked_mul(2)
             .and_then(|c| c.max(16).checked_next_power_of_two())
             .unwrap_or(usize::MAX);
-        let mut table: Vec<u64> = Vec::new();
-        table.try_reserve_exact(capacity)?;
-        table.resize(capacity, 0);
-        let mask = capacity - 1;
         let limit = budget(n);
         let mut found = 0usize;
+        let mut table = zeroed(16)?;
+        let mut mask = table.len() - 1;
         let mut gave_up = false;
         for (i, &id) in device_id.iter().enumerate() {
             let mut j = keyed_hash(id, 0, key) as usize & mask;
@@ -58,6 +59,14 @@ pub fn factorize(
                 j = (j + 1) & mask;
             };
             probes += u64::from(run);
+            if !gave_up && found > table.len() / 8 && table.len() < max_capacity {
+                // keep the load <= 1/8
+                match build(&uniques[..found], table.len() * 2, key, &mut probes)? {
+                    Some(grown) => table = grown,
+                    None => gave_up = true,
+                }
+                mask = table.len() - 1;
+            }
             if gave_up || probes > limit {
                 gave_up = true;
                 break;
@@ -68,6 +77,41 @@ pub fn factorize(
         }
     }
     Ok((sorted(device_id, codes, uniques)?, probes, 1))
+}
+
+fn zeroed(capacity: usize) -> Result<Vec<u64>, TryReserveError> {
+    let mut table: Vec<u64> = Vec::new();
+    table.try_reserve_exact(capacity)?;
+    table.resize(capacity, 0);
+    Ok(table)
+}
+
+/// A zeroed table of `capacity` slots holding the codes of `uniques`, or None once one id passes
+/// the run limit (the probes made are added either way).
+fn build(
+    uniques: &[u32],
+    capacity: usize,
+    key: Key,
+    probes: &mut u64,
+) -> Result<Option<Vec<u64>>, TryReserveError> {
+    let mut table = zeroed(capacity)?;
+    let mask = capacity - 1;
+    for (code, &id) in uniques.iter().enumerate() {
+        let mut j = keyed_hash(id, 0, key) as usize & mask;
+        let mut run = 0;
+        while table[j] != 0 {
+            // the ids are distinct: only a free slot ends the chain
+            run += 1;
+            if run > RUN_LIMIT {
+                *probes += u64::from(run);
+                return Ok(None);
+            }
+            j = (j + 1) & mask;
+        }
+        *probes += u64::from(run);
+        table[j] = (u64::from(id) << 32) | (code as u64 + 1);
+    }
+    Ok(Some(table))
 }
 
 /// The same codes and uniques from a stable sort of the rows by id: the first row of each
