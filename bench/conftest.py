@@ -179,6 +179,22 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         rows = int(metafunc.config.getoption("--hotpath-size"))
         cases = [] if scaling else [(r.name, rows, XXH64_SIZES[0]) for r in RUNTIMES]
         metafunc.parametrize("runtime_case", cases, ids=[c[0] for c in cases])
+    if "crafted_case" in metafunc.fixturenames:
+        from implementations import CRAFTED, IMPLEMENTATIONS
+
+        rows = int(metafunc.config.getoption("--hotpath-size"))
+        crafted = [] if metafunc.config.getoption("--hotpath-scaling") else CRAFTED
+        cases = [
+            (impl.name, keys, rows)
+            for keys in crafted
+            for impl in IMPLEMENTATIONS
+            if "duplicates" in impl.kernels and impl.kind != "algorithm"
+        ]
+        ids = [
+            f"duplicates-{keys.replace(' ', '-')}-{records.size_label('duplicates', s)}-{n}"
+            for n, keys, s in cases
+        ]
+        metafunc.parametrize("crafted_case", cases, ids=ids)
     if "case" not in metafunc.fixturenames:
         return
     from implementations import IMPLEMENTATIONS
@@ -188,7 +204,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     cases = []
     if config.getoption("--hotpath-scaling"):
         for size in SCALING_SIZES:
-            for kernel in ("aggregate", "duplicates", "hash_rows"):
+            for kernel in ("aggregate", "duplicates", "hash_rows", "factorize"):
                 cases += [(name, kernel, size) for name in SCALING_IMPLEMENTATIONS]
     else:
         for impl in IMPLEMENTATIONS:

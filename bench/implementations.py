@@ -18,10 +18,12 @@ from typing import Any, Callable
 
 import numpy as np
 
-from hotpath import backends, data
+from hotpath import backends, crafted, data, hashkey
 from hotpath.data import Readings
 
-KERNELS = ("aggregate", "duplicates", "hash_rows", "xxh64")
+KERNELS = ("aggregate", "duplicates", "hash_rows", "xxh64", "factorize")
+# duplicates on hostile keys, beside the random ones (README, "Security and robustness")
+CRAFTED = ("old hashes", "known key")
 Prepared = Callable[[], Any]
 # Backends whose inputs are copied into memory of their own (Wasm linear memory): their row
 # times the whole call, copies included, and a "<name> (call only)" row times the call alone.
@@ -105,16 +107,19 @@ IMPLEMENTATIONS: tuple[Implementation, ...] = (
     Implementation(
         "pandas",
         "peer",
-        ("aggregate", "duplicates"),
-        "DataFrame.groupby().agg() / DataFrame.duplicated() on a prepared DataFrame",
+        ("aggregate", "duplicates", "factorize"),
+        "DataFrame.groupby().agg() / DataFrame.duplicated() on a prepared DataFrame; "
+        "pandas.factorize(sort=False) on the id array",
         exact=False,
     ),  # pandas' groupby sum is compensated (Kahan)
     Implementation(
         "polars",
         "peer",
-        ("aggregate", "duplicates"),
+        ("aggregate", "duplicates", "factorize"),
         "DataFrame.group_by().agg() / ~is_first_distinct() on a prepared DataFrame (missing "
-        "readings made null beforehand, as polars reads them), polars' own thread pool",
+        "readings made null beforehand, as polars reads them); factorize: each id's first row "
+        "index (min over id), dense-ranked, and unique(maintain_order=True); polars' own "
+        "thread pool",
         exact=False,
     ),
     Implementation(
@@ -148,6 +153,28 @@ def readings(rows: int) -> Readings:
 
 
 @cache
+def crafted_readings(keys: str, rows: int) -> Readings:
+    """``rows`` rows crafted to collide: "old hashes", a quarter against each native backend's
+    old, unkeyed duplicates hash (issue 12's attack); "known key", all in one chain of the
+    keyed hash under this process's key (hotpath.crafted)."""
+    if keys == "known key":
+        ids, stamps = crafted.against_known_key(hashkey.KEY, rows)
+    else:
+        parts = [
+            crafted.against_old_hashes(backend, part)
+            for backend, part in zip(
+                ("cffi_ext", "cython_ext", "rust_ext", "numba_impl"), _quarters(rows)
+            )
+        ]
+        ids, stamps = (np.concatenate(columns) for columns in zip(*parts))
+    return Readings(ids, stamps, np.zeros(rows), 1)
+
+
+def _quarters(rows: int) -> list[int]:
+    return [rows // 4 + (i < rows % 4) for i in range(4)]
+
+
+@cache
 def buffer(size: int) -> bytes:
     return np.random.default_rng(size).integers(0, 256, size, np.uint8).tobytes()
 
@@ -166,6 +193,7 @@ def prepare(impl: Implementation, kernel: str, readings: Readings, buffer: bytes
         return {
             "aggregate": lambda: module.aggregate(ids, kwh, readings.n_devices),
             "duplicates": lambda: module.duplicates(ids, stamps),
+            "factorize": lambda: module.factorize(ids),
             "hash_rows": lambda: module.hash_rows(ids, stamps, kwh),
             "xxh64": lambda: module.xxh64(buffer),
         }[kernel]
@@ -176,7 +204,8 @@ def _raw_arguments(kernel: str, r: Readings, buffer: bytes) -> tuple[Any, ...]:
     """A raw kernel's inputs (hotpath.contract.RawKernels) for stage()."""
     return {
         "aggregate": (r.device_id, r.kwh, r.n_devices),
-        "duplicates": (r.device_id, r.timestamp),
+        "duplicates": (r.device_id, r.timestamp, hashkey.KEY),
+        "factorize": (r.device_id, hashkey.KEY),
         "hash_rows": (r.device_id, r.timestamp, r.kwh, 0),
         "xxh64": (np.frombuffer(buffer, np.uint8), 0),
     }[kernel]
@@ -185,6 +214,8 @@ def _raw_arguments(kernel: str, r: Readings, buffer: bytes) -> tuple[Any, ...]:
 def _pandas(kernel: str, r: Readings, buffer: bytes) -> Prepared:
     import pandas as pd
 
+    if kernel == "factorize":
+        return lambda: pd.factorize(r.device_id, sort=False)
     frame = pd.DataFrame({"device_id": r.device_id, "timestamp": r.timestamp, "kwh": r.kwh})
     if kernel == "duplicates":
         return lambda: frame.duplicated(["device_id", "timestamp"], keep="first")
@@ -196,6 +227,13 @@ def _pandas(kernel: str, r: Readings, buffer: bytes) -> Prepared:
 def _polars(kernel: str, r: Readings, buffer: bytes) -> Prepared:
     import polars as pl
 
+    if kernel == "factorize":
+        ids = pl.DataFrame({"device_id": r.device_id}).with_row_index("row")
+        first = pl.col("row").min().over("device_id")  # each id's first row
+        return lambda: (
+            ids.select((first.rank("dense") - 1).cast(pl.UInt32)).to_series(),
+            ids.get_column("device_id").unique(maintain_order=True),
+        )
     frame = pl.DataFrame({"device_id": r.device_id, "timestamp": r.timestamp, "kwh": r.kwh})
     if kernel == "duplicates":
         key = pl.struct("device_id", "timestamp")
@@ -264,6 +302,8 @@ def as_contract(impl: Implementation, kernel: str, result: Any, n_devices: int) 
         return result.to_numpy()
     if impl.name == "polars" and kernel == "duplicates":
         return result.to_numpy()
+    if impl.name == "polars" and kernel == "factorize":
+        return tuple(column.to_numpy() for column in result)
     return result
 
 

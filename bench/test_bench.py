@@ -24,6 +24,7 @@ from implementations import (
     LimitProbe,
     as_contract,
     buffer,
+    crafted_readings,
     limit_probes,
     memory_read_bandwidth_probe,
     prepare,
@@ -159,6 +160,46 @@ def _error(error: BaseException, when: str = "") -> str:
     return words if len(words) <= 300 else words[:297] + "..."
 
 
+@cache
+def crafted_reference(keys: str, rows: int) -> Any:
+    return prepare(BY_NAME[backends.REFERENCE], "duplicates", crafted_readings(keys, rows), b"")()
+
+
+def test_crafted_duplicates(
+    benchmark: Any,
+    crafted_case: tuple[str, str, int],
+    outcomes: list,
+    request: pytest.FixtureRequest,
+) -> None:
+    """duplicates on keys crafted to collide (hotpath.crafted), in a group of its own beside
+    the random keys' group: parity-checked first, like every case."""
+    name, keys, size = crafted_case
+    impl = BY_NAME[name]
+    outcome = records.Outcome(name, impl.kind, "duplicates", size)
+    outcomes.append(outcome)
+    benchmark.group = records.group("duplicates", size, keys)
+    benchmark.extra_info.update({**outcome.info(impl.timed), "keys": keys})
+    unavailable = impl.available()
+    if unavailable or (impl.max_rows and size > impl.max_rows):
+        outcome.status = f"skipped: {unavailable or impl.why_limit}"
+        pytest.skip(outcome.status)
+    the_readings = crafted_readings(keys, size)
+    call = prepare(impl, "duplicates", the_readings, b"")
+    started = time.perf_counter()
+    got = call()
+    first_call = time.perf_counter() - started
+    mismatch = parity.mismatch(
+        "duplicates", as_contract(impl, "duplicates", got, 1), crafted_reference(keys, size)
+    )
+    outcome.status = benchmark.extra_info["parity"] = (
+        "ok" if mismatch is None else f"mismatch: {mismatch}"
+    )
+    benchmark.extra_info["first_call_s"] = first_call
+    if mismatch:
+        pytest.fail(f"{name} duplicates on crafted keys ({keys}): {mismatch} -- not timed")
+    _time(benchmark, call, first_call, 1, 1, request.config)
+
+
 @pytest.mark.parametrize("probe", limit_probes(), ids=lambda probe: probe.level)
 def test_memory_bandwidth(benchmark: Any, probe: LimitProbe, outcomes: list) -> None:
     """The machine's limits, measured in the same run as the kernels: each cache level's
@@ -184,7 +225,7 @@ def test_memory_bandwidth(benchmark: Any, probe: LimitProbe, outcomes: list) -> 
         benchmark.pedantic(call, rounds=7, iterations=1, warmup_rounds=1)
 
 
-RUNTIME_KERNELS = ("aggregate", "duplicates", "hash_rows", "xxh64")
+RUNTIME_KERNELS = driver.KERNELS
 
 
 def test_runtime(

@@ -11,6 +11,6 @@ from hotpath.contract import bind
 from . import _raw
 
 BUILD_INFO = _raw.BUILD_INFO
-aggregate, duplicates, xxh64, hash_rows = bind(_raw)
+aggregate, duplicates, xxh64, hash_rows, factorize, stats = bind(_raw)
 
-__all__ = ["BUILD_INFO", "aggregate", "duplicates", "hash_rows", "xxh64"]
+__all__ = ["BUILD_INFO", "aggregate", "duplicates", "factorize", "hash_rows", "stats", "xxh64"]

@@ -19,9 +19,18 @@ from hotpath import rawchecks
 
 from ._kernels import ffi, lib
 
-__all__ = ["BUILD_INFO", "aggregate_into", "duplicates_into", "hash_rows_into", "xxh64"]
+__all__ = [
+    "BUILD_INFO",
+    "aggregate_into",
+    "duplicates_into",
+    "factorize_into",
+    "hash_rows_into",
+    "keyed_hash",
+    "xxh64",
+]
 
 _from_buffer = ffi.from_buffer
+_new = ffi.new
 
 
 def _inp(ctype, arr):
@@ -45,15 +54,39 @@ def aggregate_into(device_id, kwh, count, total, minimum, maximum):
     return lib.hp_aggregate(ids, x, len(ids), len(c), c, t, lo, hi)
 
 
-def duplicates_into(device_id, timestamp, out):
-    """out[i] = True iff an earlier row has the same (device_id, timestamp)."""
-    rawchecks.duplicates_into(device_id, timestamp, out)
+def duplicates_into(device_id, timestamp, key, out):
+    """out[i] = True iff an earlier row has the same (device_id, timestamp); returns the hash
+    tables' (probes, fallbacks)."""
+    k0, k1 = rawchecks.duplicates_into(device_id, timestamp, key, out)
     ids = _inp("uint32_t[]", device_id)
     ts = _inp("int64_t[]", timestamp)
     o = _out("uint8_t[]", out)  # numpy bool: one byte, written as 0/1
     n = len(ids)
-    if lib.hp_duplicates(ids, ts, n, o) != 0:
-        raise MemoryError(f"duplicates: cannot allocate the hash table for {n} rows")
+    stats = _new("uint64_t[2]")
+    if lib.hp_duplicates(ids, ts, n, k0, k1, o, stats) != 0:
+        raise MemoryError(f"duplicates: cannot allocate the scratch memory for {n} rows")
+    return int(stats[0]), int(stats[1])
+
+
+def factorize_into(device_id, key, codes, uniques):
+    """codes and the first k uniques of device_id (pandas.factorize(sort=False)); returns
+    (k, probes, fallbacks)."""
+    k0, k1 = rawchecks.factorize_into(device_id, key, codes, uniques)
+    ids = _inp("uint32_t[]", device_id)
+    c = _out("uint32_t[]", codes)
+    u = _out("uint32_t[]", uniques)
+    n = len(ids)
+    stats = _new("uint64_t[2]")
+    found = lib.hp_factorize(ids, n, k0, k1, c, u, stats)
+    if found < 0:
+        raise MemoryError(f"factorize: cannot allocate the scratch memory for {n} rows")
+    return int(found), int(stats[0]), int(stats[1])
+
+
+def keyed_hash(device_id, timestamp, key):
+    """The 64-bit hash the C tables use for the row (hotpath.hashkey.keyed_hash mirrors it)."""
+    k0, k1 = rawchecks.hash_key("keyed_hash", key)
+    return int(lib.hp_keyed_hash(device_id, timestamp, k0, k1))
 
 
 def xxh64(data, seed):

@@ -10,8 +10,10 @@ it relies on first and every memoryview argument is declared `not None`.
 """
 
 from libc.stdint cimport uint8_t, uint32_t, int64_t, uint64_t, uintptr_t
-from libc.string cimport memcpy
-from libc.stdlib cimport calloc, free
+from libc.string cimport memcpy, memset
+from libc.stdlib cimport calloc, free, malloc
+
+from hotpath.rawchecks import hash_key as _hash_key  # the key's check, the same everywhere
 from libc.math cimport INFINITY, NAN
 
 # Toolchain identification, byte order and prefetch portability shims. Kept to the preprocessor:
@@ -59,6 +61,24 @@ cdef extern from *:
     #define HP_ALIGN_U64 offsetof(hp_align_u64, v)
     #define HP_ALIGN_F64 offsetof(hp_align_f64, v)
 
+    /* fold(a, b): the 128-bit product with its halves XORed (hotpath.hashkey.fold). Cython has
+       no 128-bit integer: the compiler's extension where it has one, else four 32-bit products. */
+    #if defined(__SIZEOF_INT128__)
+      static inline uint64_t HP_FOLD(uint64_t a, uint64_t b) {
+          __extension__ typedef unsigned __int128 hp_u128;
+          const hp_u128 p = (hp_u128)a * b;
+          return (uint64_t)p ^ (uint64_t)(p >> 64);
+      }
+    #else
+      static inline uint64_t HP_FOLD(uint64_t a, uint64_t b) {
+          const uint64_t a0 = a & 0xFFFFFFFFu, a1 = a >> 32, b0 = b & 0xFFFFFFFFu, b1 = b >> 32;
+          const uint64_t p00 = a0 * b0, p01 = a0 * b1, p10 = a1 * b0, p11 = a1 * b1;
+          const uint64_t mid = (p00 >> 32) + (p01 & 0xFFFFFFFFu) + (p10 & 0xFFFFFFFFu);
+          return ((mid << 32) | (p00 & 0xFFFFFFFFu)) ^ (p11 + (p01 >> 32) + (p10 >> 32) + (mid >> 32));
+      }
+    #endif
+    #define HP_FINAL 0x13198A2E03707345ULL
+
     #if defined(__GNUC__) || defined(__clang__)
       #define HP_PREFETCH_W(p) __builtin_prefetch((p), 1, 3)
     #else
@@ -70,6 +90,8 @@ cdef extern from *:
     uint64_t HP_LE64(uint64_t x) noexcept nogil
     uint32_t HP_LE32(uint32_t x) noexcept nogil
     void HP_PREFETCH_W(const void *p) noexcept nogil
+    uint64_t HP_FOLD(uint64_t a, uint64_t b) noexcept nogil
+    const uint64_t FINAL "HP_FINAL"
     const uint64_t P1 "HP_P1"
     const uint64_t P2 "HP_P2"
     const uint64_t P3 "HP_P3"
@@ -189,6 +211,96 @@ def aggregate_into(const uint32_t[::1] device_id not None, const double[::1] kwh
 
 
 # ---------------------------------------------------------------------------------------------
+# The keyed hash and the worst-case bound (the same as cffi_ext/src/hotpath_kernels.c's, whose
+# comments give the reasoning; hotpath.hashkey.keyed_hash is the pure-Python mirror)
+# ---------------------------------------------------------------------------------------------
+
+cdef enum:
+    RUN_LIMIT = 128  # a row passing more occupied slots than this gives the table up
+    RADIX_BITS = 11  # the fallback sort's digits: 9 of them cover (ts: 64 bits, id: 32 bits)
+    RADIX_SIZE = 2048
+    DIGITS = 9
+
+cdef inline uint64_t _budget(size_t m) noexcept nogil:
+    return 4 * <uint64_t>m + 1024  # probes all rows of a table may pass together
+
+
+cdef inline uint64_t _keyed_hash(uint32_t d, int64_t t, uint64_t k0, uint64_t k1) noexcept nogil:
+    # The row enters the keyed fold whole (lo = d | t << 32, hi = t >> 32); the unkeyed
+    # xorshift-multiply spreads it over the low bits (slot) and the high bits (fingerprint).
+    cdef uint64_t u = <uint64_t>t
+    cdef uint64_t h = HP_FOLD((<uint64_t>d | (u << 32)) ^ k0, (u >> 32) ^ k1)
+    return (h ^ (h >> 32)) * FINAL
+
+
+def keyed_hash(uint32_t device_id, int64_t timestamp, key):
+    """The 64-bit hash this module's tables use (hotpath.hashkey.keyed_hash mirrors it)."""
+    cdef uint64_t k0, k1
+    k0, k1 = _hash_key("keyed_hash", key)
+    return _keyed_hash(device_id, timestamp, k0, k1)
+
+
+# The fallback: a stable LSD radix sort of the rows by (id, ts). Equal keys end up adjacent, in
+# input order, so the first of each run is the first occurrence.
+cdef struct Rec:
+    uint64_t ts  # the timestamp's bits (0 for factorize)
+    uint64_t row
+    uint32_t id
+
+cdef inline size_t _digit(const Rec *r, int d) noexcept nogil:
+    if d < 6:
+        return <size_t>((r.ts >> (RADIX_BITS * d)) & (RADIX_SIZE - 1))
+    return <size_t>((<uint64_t>r.id >> (RADIX_BITS * (d - 6))) & (RADIX_SIZE - 1))
+
+cdef Rec *_records(size_t m) noexcept nogil:
+    # 2m records, then the histograms: NULL if that overflows size_t or cannot be allocated
+    cdef size_t hist = DIGITS * RADIX_SIZE * sizeof(size_t)
+    if m > (<size_t>-1 - hist) // (2 * sizeof(Rec)):
+        return NULL
+    return <Rec *>malloc(2 * m * sizeof(Rec) + hist)
+
+cdef Rec *_radix_sort(Rec *buf, size_t m, uint64_t vary_ts, uint32_t vary_id) noexcept nogil:
+    # Sorts the m records at buf (from _records); returns where the result is: buf or buf + m.
+    # vary_ts and vary_id have the bits set where some records differ: only their digits are
+    # counted and passed over (the others would only copy).
+    cdef Rec *a = buf
+    cdef Rec *tmp = buf + m
+    cdef Rec *swap
+    cdef size_t *hist = <size_t *>(buf + 2 * m)
+    cdef size_t *h
+    cdef size_t i, b, c, total
+    cdef int d, k, nactive = 0
+    cdef int active[DIGITS]
+    cdef Rec probe
+    probe.ts = vary_ts
+    probe.id = vary_id
+    for d in range(DIGITS):
+        if _digit(&probe, d) != 0:
+            active[nactive] = d
+            nactive += 1
+    memset(hist, 0, DIGITS * RADIX_SIZE * sizeof(size_t))
+    for i in range(m):
+        for k in range(nactive):
+            hist[active[k] * RADIX_SIZE + _digit(&a[i], active[k])] += 1
+    for k in range(nactive):
+        d = active[k]
+        h = hist + d * RADIX_SIZE
+        total = 0
+        for b in range(RADIX_SIZE):
+            c = h[b]
+            h[b] = total
+            total += c
+        for i in range(m):
+            c = _digit(&a[i], d)
+            tmp[h[c]] = a[i]
+            h[c] += 1
+        swap = a
+        a = tmp
+        tmp = swap
+    return a
+
+
+# ---------------------------------------------------------------------------------------------
 # duplicates: open addressing, linear probing, one 8-byte word per slot
 # ---------------------------------------------------------------------------------------------
 #
@@ -200,27 +312,44 @@ def aggregate_into(const uint32_t[::1] device_id not None, const double[::1] kwh
 # slots make it 32 MiB, just above glibc's largest mmap threshold, so every call gets a fresh
 # mmap and pays ~8k page faults (measured ~75 ms/call, slower than pandas), while 8-byte slots
 # (16 MiB) are recycled by the allocator and halve the cache/TLB footprint (~20 ms/call).
+# Once probing passes the bound, the whole call is answered by the sort instead.
 
 cdef enum:
     PF_DIST = 32  # rows of look-ahead (power of two): hides the cache miss of a random slot access
 
-cdef inline uint64_t _mix(uint32_t d, int64_t t) noexcept nogil:
-    # t * odd constant is a bijection, so keys differing only in t never collide before the
-    # finalizer; the murmur3 fmix64 finalizer (itself a bijection) spreads every input bit over
-    # both the low bits (slot index) and the high bits (fingerprint).
-    cdef uint64_t k = <uint64_t>t * 0x9E3779B97F4A7C15ULL + d
-    k ^= k >> 33
-    k *= 0xFF51AFD7ED558CCDULL
-    k ^= k >> 33
-    k *= 0xC4CEB9FE1A85EC53ULL
-    k ^= k >> 33
-    return k
+
+cdef int _dedup_sorted(const uint32_t *ids, const int64_t *ts, Py_ssize_t n,
+                       uint8_t *o) noexcept nogil:
+    # Every mark from a sort of the rows; -1 if out of memory.
+    cdef Rec *buf = _records(n)
+    cdef Rec *s
+    cdef Py_ssize_t i
+    cdef uint64_t ts_or = 0, ts_and = <uint64_t>-1
+    cdef uint32_t id_or = 0, id_and = <uint32_t>-1
+    if buf == NULL:
+        return -1
+    for i in range(n):
+        buf[i].ts = <uint64_t>ts[i]
+        buf[i].row = i
+        buf[i].id = ids[i]
+        ts_or |= buf[i].ts
+        ts_and &= buf[i].ts
+        id_or |= ids[i]
+        id_and &= ids[i]
+    s = _radix_sort(buf, n, ts_or ^ ts_and, id_or ^ id_and)
+    for i in range(n):
+        o[s[i].row] = i > 0 and s[i].id == s[i - 1].id and s[i].ts == s[i - 1].ts
+    free(buf)
+    return 0
 
 
 def duplicates_into(const uint32_t[::1] device_id not None, const int64_t[::1] timestamp not None,
-                    uint8_t[::1] out not None):
+                    key, uint8_t[::1] out not None):
     """out[i] = 1 iff an earlier row has the same (device_id, timestamp), else 0
-    (pandas DataFrame.duplicated(keep="first")). `out` may be a numpy bool array."""
+    (pandas DataFrame.duplicated(keep="first")), hashing with `key` (a hotpath.hashkey.HashKey).
+    `out` may be a numpy bool array. Returns the table's (probes, fallbacks)."""
+    cdef uint64_t k0, k1
+    k0, k1 = _hash_key("duplicates_into", key)
     cdef Py_ssize_t n = device_id.shape[0]
     if timestamp.shape[0] != n or out.shape[0] != n:
         raise ValueError(f"device_id, timestamp and out lengths differ "
@@ -233,7 +362,7 @@ def duplicates_into(const uint32_t[::1] device_id not None, const int64_t[::1] t
     nbytes[:] = [n, n * sizeof(uint32_t), n * sizeof(int64_t)]
     _disjoint("duplicates_into", ("out", "device_id", "timestamp"), data, nbytes, 1)
     if n == 0:
-        return
+        return 0, 0
 
     # Load factor <= 1/2 keeps linear-probe chains short; a power of two makes the index a mask.
     cdef size_t cap = 16
@@ -253,6 +382,10 @@ def duplicates_into(const uint32_t[::1] device_id not None, const int64_t[::1] t
     cdef size_t mask = cap - 1, pos
     cdef uint64_t hashes[PF_DIST]
     cdef uint64_t h, fp, slot, r
+    cdef uint64_t probes = 0, budget = _budget(n)
+    cdef unsigned run = 0
+    cdef bint gave_up = False
+    cdef int failed = 0
     cdef uint32_t d
     cdef int64_t t
     cdef Py_ssize_t i, j
@@ -261,19 +394,20 @@ def duplicates_into(const uint32_t[::1] device_id not None, const int64_t[::1] t
         # Hashes of the next PF_DIST rows live in a small ring; their slots are prefetched so that
         # many independent cache misses are in flight while the current row probes.
         for i in range(min(n, <Py_ssize_t>PF_DIST)):
-            h = _mix(ids[i], ts[i])
+            h = _keyed_hash(ids[i], ts[i], k0, k1)
             hashes[i] = h
             HP_PREFETCH_W(&table[h & mask])
         for i in range(n):
             h = hashes[i & (PF_DIST - 1)]
             j = i + PF_DIST
             if j < n:
-                hashes[j & (PF_DIST - 1)] = _mix(ids[j], ts[j])
+                hashes[j & (PF_DIST - 1)] = _keyed_hash(ids[j], ts[j], k0, k1)
                 HP_PREFETCH_W(&table[hashes[j & (PF_DIST - 1)] & mask])
             d = ids[i]
             t = ts[i]
             fp = h & ~row_mask
             pos = h & mask
+            run = 0
             while True:
                 slot = table[pos]
                 if slot == 0:  # end of the probe chain: first occurrence, claim the slot
@@ -285,8 +419,171 @@ def duplicates_into(const uint32_t[::1] device_id not None, const int64_t[::1] t
                     if ids[r] == d and ts[r] == t:
                         o[i] = 1
                         break
+                run += 1
+                if run > RUN_LIMIT:
+                    gave_up = True
+                    break
                 pos = (pos + 1) & mask
-    free(table)
+            probes += run
+            if gave_up or probes > budget:
+                gave_up = True
+                break
+        free(table)
+        if gave_up:
+            failed = _dedup_sorted(ids, ts, n, o)
+    if failed:
+        raise MemoryError(f"duplicates: cannot allocate the sort's scratch memory for {n} rows")
+    return probes, int(gave_up)
+
+
+# ---------------------------------------------------------------------------------------------
+# factorize: one open-addressing table of ids, grown with them (load <= 1/2)
+# ---------------------------------------------------------------------------------------------
+#
+# A slot is one 8-byte word: id << 32 | (code + 1), 0 when empty, so a probe compares the id
+# in-register. code + 1 <= n fits in 32 bits for n < 2**32 rows; larger inputs take the sort.
+# The table starts at 16 slots and doubles, rebuilt from uniques, whenever the ids pass an eighth
+# of it (never beyond the smallest power of two >= 2n): its size follows the ids, not the rows.
+# Load 1/8 rather than 1/2: with few ids, half the lookups would probe twice and mispredict.
+
+cdef uint64_t *_factorize_table(const uint32_t *u, Py_ssize_t found, size_t cap, uint64_t k0,
+                                uint64_t k1, uint64_t *probes, bint *gave_up) noexcept nogil:
+    # A zeroed table of cap slots holding the codes 0..found-1 of u; NULL if out of memory.
+    cdef uint64_t *table = <uint64_t *>calloc(cap, sizeof(uint64_t))
+    cdef size_t mask = cap - 1, pos
+    cdef unsigned run
+    cdef Py_ssize_t c
+    if table == NULL:
+        return NULL
+    for c in range(found):
+        pos = _keyed_hash(u[c], 0, k0, k1) & mask
+        run = 0
+        while table[pos] != 0:  # the ids are distinct: only a free slot ends the chain
+            run += 1
+            if run > RUN_LIMIT:
+                gave_up[0] = True
+                break
+            pos = (pos + 1) & mask
+        probes[0] += run
+        if gave_up[0]:
+            break
+        table[pos] = (<uint64_t>u[c] << 32) | <uint64_t>(c + 1)
+    return table
+
+cdef Py_ssize_t _factorize_sorted(const uint32_t *ids, Py_ssize_t n, uint32_t *c,
+                                  uint32_t *u) noexcept nogil:
+    # codes and uniques from a stable sort by id: the first row of each id's run is its first
+    # appearance. The number of uniques, or -1 if out of memory.
+    cdef Rec *buf = _records(n)
+    cdef Rec *s
+    cdef uint64_t *lead
+    cdef uint64_t first = 0, row
+    cdef uint32_t id_or = 0, id_and = <uint32_t>-1
+    cdef Py_ssize_t i, found = 0
+    if buf == NULL:
+        return -1
+    for i in range(n):
+        buf[i].ts = 0
+        buf[i].row = i
+        buf[i].id = ids[i]
+        id_or |= ids[i]
+        id_and &= ids[i]
+    s = _radix_sort(buf, n, 0, id_or ^ id_and)
+    lead = <uint64_t *>(buf + n if s == buf else buf)  # the other half: 24 bytes a row, 8 needed
+    for i in range(n):
+        row = s[i].row
+        if i == 0 or s[i].id != s[i - 1].id:
+            first = row
+        lead[row] = first
+    for i in range(n):
+        if lead[i] == <uint64_t>i:  # a first appearance: the next code
+            u[found] = ids[i]
+            c[i] = <uint32_t>found
+            found += 1
+        else:  # an earlier row's
+            c[i] = c[lead[i]]
+    free(buf)
+    return found
+
+
+def factorize_into(const uint32_t[::1] device_id not None, key, uint32_t[::1] codes not None,
+                   uint32_t[::1] uniques not None):
+    """codes[i] = index of device_id[i] among the distinct ids in order of first appearance,
+    which go to uniques[:k] (pandas.factorize(sort=False)); returns (k, probes, fallbacks)."""
+    cdef uint64_t k0, k1
+    k0, k1 = _hash_key("factorize_into", key)
+    cdef Py_ssize_t n = device_id.shape[0]
+    if codes.shape[0] != n or uniques.shape[0] != n:
+        raise ValueError(f"device_id, codes and uniques lengths differ "
+                         f"({n}, {codes.shape[0]}, {uniques.shape[0]})")
+    _aligned("factorize_into", "device_id", &device_id[0], n, ALIGN_U32)
+    _aligned("factorize_into", "codes", &codes[0], n, ALIGN_U32)
+    _aligned("factorize_into", "uniques", &uniques[0], n, ALIGN_U32)
+    cdef const void *data[3]
+    cdef size_t nbytes[3]
+    data[:] = [&codes[0], &uniques[0], &device_id[0]]
+    nbytes[:] = [n * sizeof(uint32_t), n * sizeof(uint32_t), n * sizeof(uint32_t)]
+    _disjoint("factorize_into", ("codes", "uniques", "device_id"), data, nbytes, 2)
+    if n == 0:
+        return 0, 0, 0
+
+    cdef const uint32_t *ids = &device_id[0]
+    cdef uint32_t *c = &codes[0]
+    cdef uint32_t *u = &uniques[0]
+    cdef uint64_t *table = NULL
+    cdef size_t cap = 16, max_cap = 16, mask = 15, pos
+    cdef uint64_t probes = 0, budget = _budget(n), slot
+    cdef unsigned run = 0
+    cdef bint gave_up = <uint64_t>n > 0xFFFFFFFF  # codes + 1 would not fit: sort
+    cdef bint failed = False
+    cdef Py_ssize_t i, found = 0
+    cdef uint32_t d
+    if not gave_up:
+        while max_cap < <size_t>n * 2:
+            max_cap <<= 1
+        table = <uint64_t *>calloc(cap, sizeof(uint64_t))
+        if table == NULL:
+            raise MemoryError("factorize: cannot allocate its hash table")
+    with nogil:
+        if not gave_up:
+            for i in range(n):
+                d = ids[i]
+                pos = _keyed_hash(d, 0, k0, k1) & mask
+                run = 0
+                while True:
+                    slot = table[pos]
+                    if slot == 0:  # a new id: the next code
+                        table[pos] = (<uint64_t>d << 32) | <uint64_t>(found + 1)
+                        u[found] = d
+                        c[i] = <uint32_t>found
+                        found += 1
+                        if <size_t>found > cap // 8 and cap < max_cap:  # keep the load <= 1/8
+                            free(table)
+                            cap <<= 1
+                            mask = cap - 1
+                            table = _factorize_table(u, found, cap, k0, k1, &probes, &gave_up)
+                            failed = table == NULL
+                        break
+                    if <uint32_t>(slot >> 32) == d:
+                        c[i] = <uint32_t>slot - 1
+                        break
+                    run += 1
+                    if run > RUN_LIMIT:
+                        gave_up = True
+                        break
+                    pos = (pos + 1) & mask
+                probes += run
+                if failed or gave_up or probes > budget:
+                    gave_up = True
+                    break
+            free(table)
+        if gave_up and not failed:
+            found = _factorize_sorted(ids, n, c, u)
+    if failed:
+        raise MemoryError("factorize: cannot allocate its hash table")
+    if found < 0:
+        raise MemoryError(f"factorize: cannot allocate the sort's scratch memory for {n} rows")
+    return found, probes, int(gave_up)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """The backend registry: every implementation of the kernel contract, in one list.
 
 Adding a backend means adding its package (exposing ``aggregate``,
-``duplicates``, ``xxh64``, ``hash_rows`` and a ``BUILD_INFO`` string) and one
+``duplicates``, ``xxh64``, ``hash_rows``, ``factorize`` and a ``BUILD_INFO`` string) and one
 :class:`Backend` line below; the parity tests and benchmarks pick it up from here.
 A backend that fails to import is reported as unavailable with the reason,
 never dropped.
@@ -16,7 +16,7 @@ from functools import cache
 from types import ModuleType
 
 REFERENCE = "python_ref"
-KERNELS = ("aggregate", "duplicates", "xxh64", "hash_rows")
+KERNELS = ("aggregate", "duplicates", "xxh64", "hash_rows", "factorize")
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,11 @@ class Backend:
     # Needs a toolchain beyond the README's base set-up: when unavailable, the test suite skips
     # it (with the reason) instead of failing. CI installs its toolchain, so CI still runs it.
     optional: bool = False
+    # duplicates and factorize use hash tables of its own, keyed with hotpath.hashkey.KEY and
+    # bounded (README, "Security and robustness"); its raw module then also has keyed_hash,
+    # and tests/core/test_hostile.py attacks it. False: it sorts (numpy_impl) or uses Python's
+    # own dict and set (python_ref).
+    hash_tables: bool = False
 
 
 BACKENDS: tuple[Backend, ...] = (
@@ -41,24 +46,28 @@ BACKENDS: tuple[Backend, ...] = (
         "Numba @njit (LLVM, compiled at first call, cached)",
         "none",
         raw="numba_impl._kernels",
+        hash_tables=True,
     ),
     Backend(
         "cffi_ext",
         "C99 through cffi, API mode",
         "CMake, cffi-generated wrapper",
         raw="cffi_ext._raw",
+        hash_tables=True,
     ),
     Backend(
         "cython_ext",
         "Cython 3, typed memoryviews, nogil loops",
         "CMake, cython",
         raw="cython_ext._kernels",
+        hash_tables=True,
     ),
     Backend(
         "rust_ext",
         "Rust through PyO3 and rust-numpy",
         "cargo (maturin standalone)",
         raw="rust_ext._kernels",
+        hash_tables=True,
     ),
     Backend(
         "wasm_ext",
@@ -66,6 +75,7 @@ BACKENDS: tuple[Backend, ...] = (
         "CMake runs clang/wasm-ld when found (wasm/setup-debian.sh)",
         raw="wasm_ext._raw",
         optional=True,
+        hash_tables=True,
     ),
 )
 NAMES: tuple[str, ...] = tuple(backend.name for backend in BACKENDS)

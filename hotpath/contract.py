@@ -15,18 +15,24 @@ NumPy does not read as plain numbers (strings, dates, records, ragged nesting,
 sets, ints beyond 64 bits) goes to python_ref's own element checks, which raise
 its error or return the values.
 
-A backend provides the *raw* kernels (see :class:`RawKernels`) and gets the four
-public functions from :func:`bind`.
+A backend provides the *raw* kernels (see :class:`RawKernels`) and gets the five
+public functions from :func:`bind`. The kernels built on hash tables (``duplicates``,
+``factorize``) take the process's secret hash key, :data:`hotpath.hashkey.KEY`, as an
+argument: this module hands it over, and counts what their tables report (:func:`bind`'s
+``stats``).
 """
 
 from __future__ import annotations
 
+import threading
 from typing import Any, Callable, NamedTuple, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
 import python_ref
+from hotpath import hashkey
+from hotpath.hashkey import HashKey
 from python_ref._checks import (
     INT64_LIMIT,
     INT64_MIN,
@@ -69,8 +75,20 @@ class RawKernels(Protocol):
         self,
         device_id: npt.NDArray[np.uint32],
         timestamp: npt.NDArray[np.int64],
+        key: HashKey,
         out: npt.NDArray[np.bool_],
-    ) -> None: ...
+    ) -> tuple[int, int]:
+        """Fill ``out``; return the hash tables' ``(probes, fallbacks)`` (see TableStats)."""
+
+    def factorize_into(
+        self,
+        device_id: npt.NDArray[np.uint32],
+        key: HashKey,
+        codes: npt.NDArray[np.uint32],
+        uniques: npt.NDArray[np.uint32],
+    ) -> tuple[int, int, int]:
+        """Fill ``codes`` and the first k entries of ``uniques`` (both as long as
+        device_id); return ``(k, probes, fallbacks)``."""
 
     def xxh64(self, data: npt.NDArray[np.uint8], seed: int) -> int: ...
 
@@ -91,13 +109,50 @@ class Aggregates(NamedTuple):
     maximum: npt.NDArray[np.float64]
 
 
+class Factorized(NamedTuple):
+    codes: npt.NDArray[np.uint32]
+    uniques: npt.NDArray[np.uint32]
+
+
+class TableStats:
+    """What a backend's hash tables did, summed over calls, per kernel: ``calls``, ``rows``,
+    ``probes`` (occupied slots passed over before a row found its slot: ~0.2-0.5 per row on
+    random keys) and ``fallbacks`` (tables or partitions whose probing went past the bound and
+    that were sorted instead). A diagnostic for tests and benchmarks: never part of a result."""
+
+    KERNELS = ("duplicates", "factorize")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()  # the kernels release the GIL: calls may overlap
+        self._totals = {kernel: [0, 0, 0, 0] for kernel in self.KERNELS}
+
+    def add(self, kernel: str, rows: int, probes: int, fallbacks: int) -> None:
+        with self._lock:
+            totals = self._totals[kernel]
+            totals[0] += 1
+            totals[1] += rows
+            totals[2] += probes
+            totals[3] += fallbacks
+
+    def __call__(self) -> dict[str, dict[str, int]]:
+        """A snapshot: ``{"duplicates": {"calls": ..., "rows": ..., "probes": ...,
+        "fallbacks": ...}, "factorize": {...}}``."""
+        with self._lock:
+            return {
+                kernel: dict(zip(("calls", "rows", "probes", "fallbacks"), totals))
+                for kernel, totals in self._totals.items()
+            }
+
+
 class Kernels(NamedTuple):
-    """The four public functions of a backend, in contract order."""
+    """The five public functions of a backend, in contract order, and its table statistics."""
 
     aggregate: Callable[..., Aggregates]
     duplicates: Callable[..., npt.NDArray[np.bool_]]
     xxh64: Callable[..., int]
     hash_rows: Callable[..., npt.NDArray[np.uint64]]
+    factorize: Callable[..., Factorized]
+    stats: TableStats
 
 
 # -- columns -----------------------------------------------------------------
@@ -187,10 +242,12 @@ def as_bytes(data: Any) -> npt.NDArray[np.uint8]:
 
 
 def bind(raw: RawKernels) -> Kernels:
-    """The four public functions, checked and converted, over ``raw``'s kernels.
+    """The five public functions, checked and converted, over ``raw``'s kernels, and the
+    :class:`TableStats` of their hash tables.
 
     Docstrings are python_ref's: the contract is the same.
     """
+    stats = TableStats()
 
     def aggregate(device_id: Any, kwh: Any, n_devices: int) -> Aggregates:
         n_devices = check_n_devices(n_devices)
@@ -218,7 +275,8 @@ def bind(raw: RawKernels) -> Kernels:
         same_length(device_id=ids, timestamp=stamps)
         ids, stamps = device_ids(ids), timestamps(stamps)
         out = np.empty(len(ids), np.bool_)
-        raw.duplicates_into(ids, stamps, out)
+        probes, fallbacks = raw.duplicates_into(ids, stamps, hashkey.KEY, out)
+        stats.add("duplicates", len(ids), probes, fallbacks)
         return out
 
     def xxh64(data: Any, seed: int = 0) -> int:
@@ -238,7 +296,15 @@ def bind(raw: RawKernels) -> Kernels:
         raw.hash_rows_into(ids, stamps, values, seed, out)
         return out
 
-    kernels = Kernels(aggregate, duplicates, xxh64, hash_rows)
-    for function in kernels:
+    def factorize(device_id: Any) -> Factorized:
+        ids = device_ids(_integers(device_id, "device_id"))
+        n = len(ids)
+        codes, uniques = np.empty(n, ID_DTYPE), np.empty(n, ID_DTYPE)  # room for n distinct
+        found, probes, fallbacks = raw.factorize_into(ids, hashkey.KEY, codes, uniques)
+        stats.add("factorize", n, probes, fallbacks)
+        return Factorized(codes, uniques if found == n else uniques[:found].copy())
+
+    functions = (aggregate, duplicates, xxh64, hash_rows, factorize)
+    for function in functions:
         function.__doc__ = getattr(python_ref, function.__name__).__doc__
-    return kernels
+    return Kernels(*functions, stats)

@@ -73,6 +73,14 @@ def mismatch(kernel: str, got: Any, want: Any, *, exact: bool = True) -> str | N
         return None
     if kernel == "duplicates":
         return _first_difference(kernel, np.asarray(got, np.bool_), np.asarray(want, np.bool_))
+    if kernel == "factorize":
+        if len(got) != 2:
+            return f"factorize returned {len(got)} columns, not 2"
+        for name, g, w in zip(("codes", "uniques"), got, want):
+            found = _first_difference(name, np.asarray(g, np.int64), np.asarray(w, np.int64))
+            if found:
+                return found
+        return None
     if kernel == "hash_rows":
         return _first_difference(kernel, np.asarray(got, np.uint64), np.asarray(want, np.uint64))
     if kernel == "xxh64":

@@ -14,7 +14,10 @@ backend's raw kernels (see hotpath.contract.RawKernels):
   assume they are apart (C's const pointers, Rust's & and &mut slices), so an
   overlap is a wrong answer at best and undefined behaviour in Rust. Inputs
   may overlap each other: they are only read;
-- a seed is an integer in [0, 2**64): TypeError or ValueError.
+- a seed is an integer in [0, 2**64): TypeError or ValueError;
+- the kernels with hash tables (duplicates_into, factorize_into) take the hash key as a
+  required argument, a :class:`hotpath.hashkey.HashKey` (TypeError for anything else, a
+  plain tuple included), so none runs on a key it was not given.
 
 The backends whose raw kernels are Python functions (numpy_impl, numba_impl,
 cffi_ext, wasm_ext) call the function of this module named after the kernel;
@@ -29,7 +32,17 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["aggregate_into", "duplicates_into", "hash_rows_into", "seed", "xxh64"]
+from hotpath.hashkey import HashKey
+
+__all__ = [
+    "aggregate_into",
+    "duplicates_into",
+    "factorize_into",
+    "hash_key",
+    "hash_rows_into",
+    "seed",
+    "xxh64",
+]
 
 U8, U32, I64, U64, F64, BOOL = (
     np.dtype(name) for name in ("uint8", "uint32", "int64", "uint64", "float64", "bool")
@@ -93,6 +106,18 @@ def seed(value: Any) -> int:
     return value
 
 
+def hash_key(kernel: str, value: Any) -> tuple[int, int]:
+    """``(k0, k1)`` of ``value``, once it is known to be a HashKey of two words in [0, 2**64)."""
+    if type(value) is not HashKey:
+        raise TypeError(
+            f"{kernel}: key must be a hotpath.hashkey.HashKey, got {type(value).__name__}"
+        )
+    k0, k1 = value
+    if not (type(k0) is int and type(k1) is int and 0 <= k0 < SEED_LIMIT and 0 <= k1 < SEED_LIMIT):
+        raise ValueError(f"{kernel}: key words must be ints in [0, 2**64)")
+    return k0, k1
+
+
 def aggregate_into(
     device_id: Any, kwh: Any, count: Any, total: Any, minimum: Any, maximum: Any
 ) -> None:
@@ -116,7 +141,8 @@ def aggregate_into(
     )
 
 
-def duplicates_into(device_id: Any, timestamp: Any, out: Any) -> None:
+def duplicates_into(device_id: Any, timestamp: Any, key: Any, out: Any) -> tuple[int, int]:
+    """The key's words, once every argument is checked."""
     k = "duplicates_into"
     _lengths(
         k,
@@ -125,6 +151,21 @@ def duplicates_into(device_id: Any, timestamp: Any, out: Any) -> None:
         ("out", _array(k, "out", out, BOOL, output=True)),
     )
     _disjoint(k, (("out", out),), (("device_id", device_id), ("timestamp", timestamp)))
+    return hash_key(k, key)
+
+
+def factorize_into(device_id: Any, key: Any, codes: Any, uniques: Any) -> tuple[int, int]:
+    """The key's words, once every argument is checked: codes and uniques are as long as
+    device_id (uniques has room for every row being distinct)."""
+    k = "factorize_into"
+    _lengths(
+        k,
+        ("device_id", _array(k, "device_id", device_id, U32)),
+        ("codes", _array(k, "codes", codes, U32, output=True)),
+        ("uniques", _array(k, "uniques", uniques, U32, output=True)),
+    )
+    _disjoint(k, (("codes", codes), ("uniques", uniques)), (("device_id", device_id),))
+    return hash_key(k, key)
 
 
 def xxh64(data: Any, seed_value: Any) -> int:

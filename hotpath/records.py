@@ -13,11 +13,11 @@ from typing import Any
 
 LIMIT_GROUP = "machine limit"
 # Bytes of input per row each kernel reads.
-ROW_BYTES = {"aggregate": 4 + 8, "duplicates": 4 + 8, "hash_rows": 4 + 8 + 8}
+ROW_BYTES = {"aggregate": 4 + 8, "duplicates": 4 + 8, "hash_rows": 4 + 8 + 8, "factorize": 4}
 # Bytes per row a kernel's call touches: its input and its per-row output (duplicates'
-# flags, hash_rows' hashes). Nominal: the arrays' bytes. aggregate's per-device outputs (at
-# most 32 KiB here) and duplicates' hash table are left out.
-WORKING_ROW_BYTES = {"aggregate": 12, "duplicates": 12 + 1, "hash_rows": 20 + 8}
+# flags, hash_rows' hashes, factorize's codes). Nominal: the arrays' bytes. aggregate's
+# per-device outputs (at most 32 KiB here) and the hash tables are left out.
+WORKING_ROW_BYTES = {"aggregate": 12, "duplicates": 12 + 1, "hash_rows": 20 + 8, "factorize": 4 + 4}
 
 
 def size_label(kernel: str, size: int) -> str:
@@ -29,9 +29,12 @@ def size_label(kernel: str, size: int) -> str:
     return str(size)
 
 
-def group(kernel: str, size: int) -> str:
+def group(kernel: str, size: int, keys: str = "") -> str:
+    """The benchmark group, e.g. "duplicates · 1M rows"; ``keys`` names hostile input, e.g.
+    "duplicates · crafted keys (known key) · 1M rows"."""
     unit = "" if kernel == "xxh64" else " readings" if kernel == "pipeline" else " rows"
-    return f"{kernel} · {size_label(kernel, size)}{unit}"
+    what = f"{kernel} · crafted keys ({keys})" if keys else kernel
+    return f"{what} · {size_label(kernel, size)}{unit}"
 
 
 def input_bytes(kernel: str, size: int) -> int:

@@ -11,5 +11,5 @@ from hotpath.contract import bind
 from . import _kernels
 
 BUILD_INFO = _kernels.BUILD_INFO
-aggregate, duplicates, xxh64, hash_rows = bind(_kernels)
-__all__ = ["aggregate", "duplicates", "hash_rows", "xxh64"]
+aggregate, duplicates, xxh64, hash_rows, factorize, stats = bind(_kernels)
+__all__ = ["aggregate", "duplicates", "factorize", "hash_rows", "stats", "xxh64"]

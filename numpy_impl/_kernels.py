@@ -10,6 +10,7 @@ import numpy as np
 import numpy.typing as npt
 
 from hotpath import rawchecks
+from hotpath.hashkey import HashKey
 
 PRIME64_1 = np.uint64(0x9E3779B185EBCA87)
 PRIME64_2 = np.uint64(0xC2B2AE3D27D4EB4F)
@@ -89,16 +90,57 @@ def _first_zero_wins(
 def duplicates_into(
     device_id: npt.NDArray[np.uint32],
     timestamp: npt.NDArray[np.int64],
+    key: HashKey,
     out: npt.NDArray[np.bool_],
-) -> None:
-    rawchecks.duplicates_into(device_id, timestamp, out)
+) -> tuple[int, int]:
+    rawchecks.duplicates_into(device_id, timestamp, key, out)
     # A stable sort by (device, timestamp) puts each key's first row first in
-    # its run; every later row of the run is a duplicate.
+    # its run; every later row of the run is a duplicate. No hash table, so the
+    # key is unused and no input can slow it down: O(n log n) always.
     order = np.lexsort((timestamp, device_id))
     ids, stamps = device_id[order], timestamp[order]
     repeated = np.zeros(len(order), np.bool_)
     np.logical_and(ids[1:] == ids[:-1], stamps[1:] == stamps[:-1], out=repeated[1:])
     out[order] = repeated
+    return 0, 0
+
+
+_ROW_LIMIT = 1 << 32  # rows whose index fits beside the id in one uint64 sort key
+
+
+def factorize_into(
+    device_id: npt.NDArray[np.uint32],
+    key: HashKey,
+    codes: npt.NDArray[np.uint32],
+    uniques: npt.NDArray[np.uint32],
+) -> tuple[int, int, int]:
+    rawchecks.factorize_into(device_id, key, codes, uniques)
+    n = len(device_id)
+    if n == 0:
+        return 0, 0, 0
+    # Sort (id << 32 | row) as plain uint64s: ids ascending, each id's rows in input order,
+    # so every run's first entry is that id's first appearance. One sort of a primitive
+    # type (NumPy's SIMD quicksort) instead of np.unique's stable argsort: ~4x faster.
+    if n < _ROW_LIMIT:
+        packed = (device_id.astype(np.uint64) << np.uint64(32)) | np.arange(n, dtype=np.uint64)
+        packed.sort()
+        ids = (packed >> np.uint64(32)).astype(np.uint32)
+        rows = (packed & np.uint64(0xFFFFFFFF)).astype(np.intp)
+    else:  # too many rows to pack: a stable argsort keeps each id's rows in order
+        rows = np.argsort(device_id, kind="stable")
+        ids = device_id[rows]
+    starts = np.empty(n, np.bool_)
+    starts[0] = True
+    np.not_equal(ids[1:], ids[:-1], out=starts[1:])
+    run = np.cumsum(starts) - 1  # each sorted entry's run (its id's rank by value)
+    firsts = rows[starts]  # each id's first row, ids ascending
+    order = np.argsort(firsts)  # ids by first appearance (the firsts are distinct)
+    rank = np.empty(len(order), np.uint32)
+    rank[order] = np.arange(len(order), dtype=np.uint32)
+    codes[rows] = rank[run]
+    found = len(order)
+    uniques[:found] = ids[starts][order]
+    return found, 0, 0
 
 
 def xxh64(data: npt.NDArray[np.uint8], seed: int) -> int:

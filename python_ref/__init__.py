@@ -1,6 +1,6 @@
 """The executable specification of hotpath's kernels, in pure Python.
 
-Every backend exposes these four functions with exactly these semantics and
+Every backend exposes these five functions with exactly these semantics and
 raises the same exceptions for the same bad input. This module is also the speed
 baseline, so it is plain, idiomatic Python: standard library only, runs unchanged
 on CPython 3.9+, PyPy, GraalPy and CPython compiled to WebAssembly.
@@ -27,7 +27,8 @@ Input rules shared by all kernels (checked before any work, in this order):
 4. Columns passed together have the same length, else ValueError.
 5. Values are in range, else ValueError naming the first offending value in row
    order: ids in [0, n_devices) for ``aggregate``, ids in [0, 2**32) and
-   timestamps in [-2**63, 2**63) for ``duplicates`` and ``hash_rows``.
+   timestamps in [-2**63, 2**63) for ``duplicates`` and ``hash_rows``, ids in
+   [0, 2**32) for ``factorize``.
 6. A seed is an integer in [0, 2**64), else ValueError (TypeError if not an
    integer).
 
@@ -53,7 +54,7 @@ from ._checks import (
     same_length,
 )
 
-__all__ = ["aggregate", "duplicates", "hash_rows", "xxh64"]
+__all__ = ["aggregate", "duplicates", "factorize", "hash_rows", "xxh64"]
 
 _MASK64 = (1 << 64) - 1
 
@@ -135,6 +136,32 @@ def duplicates(device_id: Sequence[int], timestamp: Sequence[int]) -> List[bool]
         marks.append(key in seen)
         seen.add(key)
     return marks
+
+
+def factorize(device_id: Sequence[int]) -> Tuple[List[int], List[int]]:
+    """Dense codes for sparse ids: ``(codes, uniques)``.
+
+    ``uniques`` lists each distinct id once, in order of first appearance;
+    ``codes[i]`` is the index of ``device_id[i]`` in ``uniques``, so
+    ``uniques[codes[i]] == device_id[i]`` and the codes of the first k distinct
+    ids are 0..k-1. This is ``pandas.factorize(device_id, sort=False)``. python_ref
+    returns two lists of ints; the other backends return two NumPy ``uint32``
+    arrays (an id is below 2**32, so there are at most 2**32 distinct ids and every
+    code fits), ``uniques`` holding exactly the distinct ids.
+
+    Raises ValueError for an id outside [0, 2**32).
+    """
+    ids = integer_list(device_id, "device_id")
+    check_range(ids, 0, UINT32_LIMIT, "device id")
+
+    index = {}
+    codes = []
+    for device in ids:
+        code = index.get(device)
+        if code is None:
+            code = index[device] = len(index)
+        codes.append(code)
+    return codes, list(index)
 
 
 def _rotl(value: int, bits: int) -> int:

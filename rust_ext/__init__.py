@@ -10,6 +10,6 @@ from . import _kernels
 
 BUILD_INFO = _kernels.BUILD_INFO
 
-aggregate, duplicates, xxh64, hash_rows = bind(_kernels)
+aggregate, duplicates, xxh64, hash_rows, factorize, stats = bind(_kernels)
 
-__all__ = ["BUILD_INFO", "aggregate", "duplicates", "hash_rows", "xxh64"]
+__all__ = ["BUILD_INFO", "aggregate", "duplicates", "factorize", "hash_rows", "stats", "xxh64"]

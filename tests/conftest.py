@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import os
+
+# The hash tables' key, fixed for reproducible runs (as PYTHONHASHSEED fixes Python's): set
+# before anything imports hotpath.hashkey. Results never depend on it; the crafted-key tests
+# craft against whichever key is in force. HOTPATH_HASH_SEED=random draws one per run.
+os.environ.setdefault("HOTPATH_HASH_SEED", "20260101")
+
 from pathlib import Path
 from types import ModuleType
 from typing import Callable, Iterator
@@ -25,6 +31,10 @@ settings.register_profile("thorough", parent=settings.get_profile("default"), ma
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 PARITY_SIZE = 100_000  # the default dataset
+
+
+def pytest_report_header() -> str:
+    return f"HOTPATH_HASH_SEED={os.environ['HOTPATH_HASH_SEED']} (the hash tables' key)"
 
 
 def load_backend(name: str) -> ModuleType:

@@ -55,7 +55,7 @@ import python_ref
 from hotpath import csvio
 
 STARTED_AT = time.time()  # wall clock: the harness measures the interpreter's start-up with it
-KERNELS = ("aggregate", "duplicates", "hash_rows", "xxh64")
+KERNELS = ("aggregate", "duplicates", "hash_rows", "xxh64", "factorize")
 # PyPy's log section around each kernel's calls; its first line is the kernel's name.
 KERNEL_SECTION = "hotpath-kernel"
 INVALID = "invalid"  # a checksum that starts so: the result is not of the contract's type
@@ -100,6 +100,10 @@ def _canonical(kernel: str, result: Any) -> bytes:
     if kernel == "hash_rows":
         values = _plain(result)
         return struct.pack(f"<{len(values)}Q", *values)  # unmasked: >= 2**64 is refused
+    if kernel == "factorize":
+        codes, uniques = (_plain(column) for column in result)
+        head = struct.pack("<2q", len(codes), len(uniques))
+        return head + struct.pack(f"<{len(codes) + len(uniques)}I", *codes, *uniques)
     raise KeyError(kernel)
 
 
@@ -207,6 +211,7 @@ def run(
     calls: Dict[str, Callable[[], Any]] = {
         "aggregate": lambda: module.aggregate(ids, kwh, devices),
         "duplicates": lambda: module.duplicates(ids, stamps),
+        "factorize": lambda: module.factorize(ids),
         "hash_rows": lambda: module.hash_rows(ids, stamps, kwh),
         "xxh64": lambda: module.xxh64(data),
     }

@@ -53,6 +53,7 @@ KERNEL_FUNCTIONS: dict[str, tuple[str, ...]] = {
     "duplicates": ("duplicates",),
     "hash_rows": ("hash_rows", *_XXH64_HELPERS),
     "xxh64": ("xxh64", *_XXH64_HELPERS),
+    "factorize": ("factorize",),
 }
 
 

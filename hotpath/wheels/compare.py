@@ -12,7 +12,7 @@ from hotpath.reporting.markdown import markdown_table
 from hotpath.wheels.build import Result
 from hotpath.wheels.packages import short_requirement
 
-KERNEL_ORDER = ("aggregate", "duplicates", "xxh64", "hash_rows")
+KERNEL_ORDER = ("aggregate", "duplicates", "xxh64", "hash_rows", "factorize")
 
 
 def _size(n: int | None) -> str:

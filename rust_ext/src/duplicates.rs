@@ -9,20 +9,12 @@
 //! faster than 16-byte inline slots, both with prefetching). A probe only goes back to the
 //! input arrays when the tag matches, i.e. for real duplicates and for a tag collision
 //! (about 2^-43 per probe at 1M rows).
+//!
+//! The hash is keyed ([`crate::hash`]); once probing passes the bound there, the whole call
+//! is answered by a stable sort of the rows instead ([`sorted`]), with the same marks.
 
+use crate::hash::{Key, RUN_LIMIT, Rec, budget, keyed_hash, radix_sort};
 use std::collections::TryReserveError;
-
-/// Mixes (id, ts) into 64 well-spread bits: a bijective multiply of the timestamp with the id
-/// folded in, then a folded 64x64->128-bit multiply so every input bit reaches the low bits
-/// used by the table mask (timestamps on a 900 s grid differ mostly in their middle bits).
-#[inline(always)]
-fn hash(id: u32, ts: i64) -> u64 {
-    const K1: u64 = 0x9E37_79B9_7F4A_7C15;
-    const K2: u64 = 0xD6E8_FEB8_6659_FD93;
-    let x = (ts as u64).wrapping_mul(K1) ^ u64::from(id);
-    let wide = u128::from(x) * u128::from(K2);
-    (wide as u64) ^ ((wide >> 64) as u64)
-}
 
 /// Asks the CPU to start loading the slot that row `i + AHEAD` will probe first. The probe
 /// loop's data-dependent exit branch mispredicts often, which would otherwise serialise the
@@ -41,17 +33,19 @@ fn prefetch(slot: *const u64) {
     let _ = slot;
 }
 
-/// Rows ahead to prefetch: enough to cover a memory latency, few enough to stay in L1.
+/// Rows ahead to prefetch: enough to cover a memory latency, few enough to stay in L1. A power
+/// of two, so the ring's index is a mask.
 const AHEAD: usize = 16;
 
-/// Writes `out[i] = true` iff an earlier row has the same (device_id[i], timestamp[i]).
-/// The three slices must have equal lengths. The only allocation is the table; failure to
-/// allocate it is returned, not aborted on.
+/// Writes `out[i] = true` iff an earlier row has the same (device_id[i], timestamp[i]), and
+/// returns the table's `(probes, fallbacks)`. The three slices must have equal lengths.
+/// Failure to allocate the table (or the sort's scratch) is returned, not aborted on.
 pub fn duplicates(
     device_id: &[u32],
     timestamp: &[i64],
+    key: Key,
     out: &mut [bool],
-) -> Result<(), TryReserveError> {
+) -> Result<(u64, u64), TryReserveError> {
     let n = out.len();
     let (device_id, timestamp) = (&device_id[..n], &timestamp[..n]);
 
@@ -70,15 +64,28 @@ pub fn duplicates(
     // at least two tag bits remain; the tag's width only affects speed, never correctness.
     let row_bits = u64::BITS - (n as u64).leading_zeros();
     let row_mask = (1u64 << row_bits) - 1;
+    let limit = budget(n);
+    let mut probes = 0;
+    let mut gave_up = false;
 
+    // The hashes of the next AHEAD rows wait in a ring, so each row is hashed once (hashing it
+    // again for the prefetch cost ~10% with the keyed hash).
+    let mut ring = [0u64; AHEAD];
+    for (i, h) in ring.iter_mut().enumerate().take(n) {
+        *h = keyed_hash(device_id[i], timestamp[i], key);
+        prefetch(table.as_ptr().wrapping_add(*h as usize & mask));
+    }
     for i in 0..n {
+        let h = ring[i % AHEAD];
         if let (Some(&id), Some(&ts)) = (device_id.get(i + AHEAD), timestamp.get(i + AHEAD)) {
-            prefetch(table.as_ptr().wrapping_add(hash(id, ts) as usize & mask));
+            let ahead = keyed_hash(id, ts, key);
+            ring[i % AHEAD] = ahead;
+            prefetch(table.as_ptr().wrapping_add(ahead as usize & mask));
         }
         let (id, ts) = (device_id[i], timestamp[i]);
-        let h = hash(id, ts);
         let tag = h >> row_bits;
         let mut j = h as usize & mask;
+        let mut run = 0;
         out[i] = loop {
             let slot = table[j];
             if slot == 0 {
@@ -91,15 +98,47 @@ pub fn duplicates(
                     break true;
                 }
             }
+            run += 1;
+            if run > RUN_LIMIT {
+                gave_up = true;
+                break false;
+            }
             j = (j + 1) & mask;
         };
+        probes += u64::from(run);
+        if gave_up || probes > limit {
+            gave_up = true;
+            break;
+        }
+    }
+    if gave_up {
+        drop(table);
+        sorted(device_id, timestamp, out)?;
+    }
+    Ok((probes, u64::from(gave_up)))
+}
+
+/// Every mark again, from a stable sort of the rows by key: the first row of each run of equal
+/// keys is the first occurrence, the others are duplicates.
+fn sorted(device_id: &[u32], timestamp: &[i64], out: &mut [bool]) -> Result<(), TryReserveError> {
+    let mut recs: Vec<Rec> = Vec::new();
+    recs.try_reserve_exact(out.len())?;
+    let rows = device_id.iter().zip(timestamp).enumerate();
+    recs.extend(rows.map(|(row, (&id, &ts))| Rec {
+        ts: ts as u64,
+        row,
+        id,
+    }));
+    let recs = radix_sort(recs)?;
+    for (k, r) in recs.iter().enumerate() {
+        out[r.row] = k > 0 && r.id == recs[k - 1].id && r.ts == recs[k - 1].ts;
     }
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
-    use super::duplicates;
+    use super::{duplicates, sorted};
 
     /// The quadratic definition, as the oracle.
     fn naive(ids: &[u32], ts: &[i64]) -> Vec<bool> {
@@ -124,8 +163,11 @@ mod tests {
                 .map(|_| (next(9) as i64 - 4) * (i64::MAX / 4))
                 .collect();
             let mut out = vec![true; n];
-            duplicates(&ids, &ts, &mut out).unwrap();
+            duplicates(&ids, &ts, (1, 2), &mut out).unwrap();
             assert_eq!(out, naive(&ids, &ts), "n = {n}");
+            let mut out = vec![true; n];
+            sorted(&ids, &ts, &mut out).unwrap();
+            assert_eq!(out, naive(&ids, &ts), "sorted, n = {n}");
         }
     }
 }

@@ -11,11 +11,24 @@
 mod aggregate;
 mod csv;
 mod duplicates;
+mod factorize;
+mod hash;
 mod xxh64;
 
 use numpy::{Element, PyArray1, PyArrayMethods, PyUntypedArrayMethods};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+
+/// The hash key's words, once hotpath.rawchecks.hash_key has checked it: the same rule and
+/// messages as every backend's (a HashKey, never a plain tuple).
+fn hash_key(py: Python<'_>, func: &str, key: &Bound<'_, PyAny>) -> PyResult<hash::Key> {
+    static CHECK: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    CHECK
+        .import(py, "hotpath.rawchecks", "hash_key")?
+        .call1((func, key))?
+        .extract()
+}
 
 /// ValueError unless every `(name, length)` in `others` has the length of `first`.
 fn check_lengths(func: &str, first: (&str, usize), others: &[(&str, usize)]) -> PyResult<()> {
@@ -54,7 +67,7 @@ fn check_disjoint(func: &str, arrays: &[(&str, (usize, usize))], outputs: usize)
 
 #[pymodule]
 mod _kernels {
-    use super::{check_disjoint, check_lengths, span};
+    use super::{check_disjoint, check_lengths, hash_key, span};
     use numpy::{PyReadonlyArray1, PyReadwriteArray1};
     use pyo3::exceptions::{PyMemoryError, PyValueError};
     use pyo3::prelude::*;
@@ -111,14 +124,16 @@ mod _kernels {
         Ok(result.map_or_else(|bad_row| bad_row as i64, |()| -1))
     }
 
-    /// out[i] = True iff an earlier row has the same (device_id, timestamp).
+    /// out[i] = True iff an earlier row has the same (device_id, timestamp), hashing with `key`
+    /// (a hotpath.hashkey.HashKey); returns the table's (probes, fallbacks).
     #[pyfunction]
     fn duplicates_into(
         py: Python<'_>,
         device_id: PyReadonlyArray1<'_, u32>,
         timestamp: PyReadonlyArray1<'_, i64>,
+        key: &Bound<'_, PyAny>,
         mut out: PyReadwriteArray1<'_, bool>,
-    ) -> PyResult<()> {
+    ) -> PyResult<(u64, u64)> {
         const F: &str = "duplicates_into";
         check_disjoint(
             F,
@@ -137,10 +152,58 @@ mod _kernels {
             ("device_id", device_id.len()),
             &[("timestamp", timestamp.len()), ("out", out.len())],
         )?;
-        py.detach(|| super::duplicates::duplicates(device_id, timestamp, out))
+        let key = hash_key(py, F, key)?;
+        py.detach(|| super::duplicates::duplicates(device_id, timestamp, key, out))
             .map_err(|e| {
-                PyMemoryError::new_err(format!("{F}: cannot allocate the hash table: {e}"))
+                PyMemoryError::new_err(format!("{F}: cannot allocate the scratch memory: {e}"))
             })
+    }
+
+    /// codes[i] = the index of device_id[i] among the distinct ids in order of first
+    /// appearance, which go to uniques[:k]; returns (k, probes, fallbacks).
+    #[pyfunction]
+    fn factorize_into(
+        py: Python<'_>,
+        device_id: PyReadonlyArray1<'_, u32>,
+        key: &Bound<'_, PyAny>,
+        mut codes: PyReadwriteArray1<'_, u32>,
+        mut uniques: PyReadwriteArray1<'_, u32>,
+    ) -> PyResult<(usize, u64, u64)> {
+        const F: &str = "factorize_into";
+        check_disjoint(
+            F,
+            &[
+                ("codes", span(&codes)),
+                ("uniques", span(&uniques)),
+                ("device_id", span(&device_id)),
+            ],
+            2,
+        )?;
+        let device_id = device_id.as_slice()?;
+        let codes = codes.as_slice_mut()?;
+        let uniques = uniques.as_slice_mut()?;
+        check_lengths(
+            F,
+            ("device_id", device_id.len()),
+            &[("codes", codes.len()), ("uniques", uniques.len())],
+        )?;
+        let key = hash_key(py, F, key)?;
+        py.detach(|| super::factorize::factorize(device_id, key, codes, uniques))
+            .map_err(|e| {
+                PyMemoryError::new_err(format!("{F}: cannot allocate the scratch memory: {e}"))
+            })
+    }
+
+    /// The 64-bit hash this crate's tables use (hotpath.hashkey.keyed_hash mirrors it).
+    #[pyfunction]
+    fn keyed_hash(
+        py: Python<'_>,
+        device_id: u32,
+        timestamp: i64,
+        key: &Bound<'_, PyAny>,
+    ) -> PyResult<u64> {
+        let key = hash_key(py, "keyed_hash", key)?;
+        Ok(super::hash::keyed_hash(device_id, timestamp, key))
     }
 
     /// XXH64 of the bytes of `data` (uint8, contiguous) with `seed` in [0, 2**64).

@@ -16,6 +16,8 @@ from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
+from hotpath.hashkey import HashKey
+
 ERRORS = (TypeError, ValueError)
 
 
@@ -38,7 +40,14 @@ def _defaults(kernel: str) -> dict[str, Any]:
             **outputs,
         }
     if kernel == "duplicates_into":
-        return {**rows, "out": np.empty(n, np.bool_)}
+        return {**rows, "key": HashKey(1, 2), "out": np.empty(n, np.bool_)}
+    if kernel == "factorize_into":
+        return {
+            "device_id": rows["device_id"],
+            "key": HashKey(1, 2),
+            "codes": np.empty(n, np.uint32),
+            "uniques": np.empty(n, np.uint32),
+        }
     if kernel == "hash_rows_into":
         return {**rows, "kwh": np.ones(n), "seed": 0, "out": np.empty(n, np.uint64)}
     return {"data": np.arange(5, dtype=np.uint8), "seed": 0}  # xxh64
@@ -63,6 +72,17 @@ def _duplicates(raw: Any, **replace: Any) -> Any:
 
 def _hash_rows(raw: Any, **replace: Any) -> Any:
     return _call(raw, "hash_rows_into", **replace)
+
+
+def _factorize(raw: Any, **replace: Any) -> Any:
+    return _call(raw, "factorize_into", **replace)
+
+
+def _without_key(raw: Any, kernel: str) -> Any:
+    """The kernel called with every argument but the key: it has no default."""
+    args = _defaults(kernel)
+    del args["key"]
+    return getattr(raw, kernel)(**args)
 
 
 def _read_only(array: np.ndarray) -> np.ndarray:
@@ -142,6 +162,43 @@ LAYOUT: dict[str, Fault] = {
     "hash_rows, out read-only": Fault(
         lambda raw: _hash_rows(raw, out=_read_only(np.empty(3, np.uint64))), ERRORS, ""
     ),
+    # factorize
+    "factorize, ids int64": Fault(
+        lambda raw: _factorize(raw, device_id=np.zeros(3, np.int64)), ERRORS, ""
+    ),
+    "factorize, codes int64": Fault(
+        lambda raw: _factorize(raw, codes=np.empty(3, np.int64)), ERRORS, ""
+    ),
+    "factorize, ids strided": Fault(
+        lambda raw: _factorize(raw, device_id=np.zeros(6, np.uint32)[::2]), ERRORS, ""
+    ),
+    "factorize, uniques shorter": Fault(
+        lambda raw: _factorize(
+            raw, device_id=np.zeros(1 << 20, np.uint32), codes=np.empty(1 << 20, np.uint32)
+        ),
+        (ValueError,),
+        "",
+    ),
+    "factorize, codes longer": Fault(
+        lambda raw: _factorize(raw, codes=np.empty(1 << 20, np.uint32)), (ValueError,), ""
+    ),
+    "factorize, uniques read-only": Fault(
+        lambda raw: _factorize(raw, uniques=_read_only(np.empty(3, np.uint32))), ERRORS, ""
+    ),
+    # hash keys: required, and a HashKey (a tuple of the right words is refused too)
+    "duplicates, no key": Fault(lambda raw: _without_key(raw, "duplicates_into"), (TypeError,), ""),
+    "factorize, no key": Fault(lambda raw: _without_key(raw, "factorize_into"), (TypeError,), ""),
+    "duplicates, key a tuple": Fault(
+        lambda raw: _duplicates(raw, key=(1, 2)), (TypeError,), "HashKey"
+    ),
+    "duplicates, key None": Fault(lambda raw: _duplicates(raw, key=None), (TypeError,), "HashKey"),
+    "factorize, key an int": Fault(lambda raw: _factorize(raw, key=12), (TypeError,), "HashKey"),
+    "factorize, key word 2**64": Fault(
+        lambda raw: _factorize(raw, key=HashKey(1 << 64, 0)), (ValueError,), "key"
+    ),
+    "duplicates, key word negative": Fault(
+        lambda raw: _duplicates(raw, key=HashKey(0, -1)), (ValueError,), "key"
+    ),
     # seeds
     "xxh64, seed 2**64": Fault(
         lambda raw: raw.xxh64(np.zeros(4, np.uint8), 1 << 64), (*ERRORS, OverflowError), ""
@@ -156,7 +213,7 @@ MISALIGNED: dict[str, Fault] = {
         (TypeError,),
         "align",
     )
-    for kernel in ("aggregate_into", "duplicates_into", "hash_rows_into", "xxh64")
+    for kernel in ("aggregate_into", "duplicates_into", "factorize_into", "hash_rows_into", "xxh64")
     for name, value in _defaults(kernel).items()
     if isinstance(value, np.ndarray) and value.dtype.alignment > 1
 }
@@ -209,6 +266,12 @@ OVERLAPS: dict[str, Fault] = {
     ),
     "aggregate_into, minimum over maximum": _overlap(
         "aggregate_into", ("maximum", "minimum"), ("f8", "f8"), counts=(2, 2), offset=8
+    ),
+    "factorize_into, codes over device_id": _overlap(
+        "factorize_into", ("device_id", "codes"), ("u4", "u4"), offset=4
+    ),
+    "factorize_into, uniques over codes": _overlap(
+        "factorize_into", ("codes", "uniques"), ("u4", "u4"), offset=8
     ),
     "aggregate_into, count a view of total": Fault(
         lambda raw: (lambda t: _aggregate(raw, total=t, count=t.view(np.int64)))(np.empty(2)),

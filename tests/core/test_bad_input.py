@@ -152,6 +152,30 @@ BAD: dict[str, tuple[Call, type[Exception], str]] = {
         "masked",
     ),
     "timestamps 2-D": (lambda m: m.duplicates([0, 1], [[0], [1]]), ValueError, ""),
+    # factorize
+    "factorize id negative": (lambda m: m.factorize([3, -2]), ValueError, "-2"),
+    "factorize id 2**32": (lambda m: m.factorize([0, U32_LIMIT]), ValueError, str(U32_LIMIT)),
+    "factorize id 2**32 in an int64 array": (
+        lambda m: m.factorize(np.array([1, U32_LIMIT + 5], I64)),
+        ValueError,
+        str(U32_LIMIT + 5),
+    ),
+    "factorize id 2**64 in a uint64 array": (
+        lambda m: m.factorize(np.array([2**64 - 1], np.uint64)),
+        ValueError,
+        str(2**64 - 1),
+    ),
+    "factorize ids as floats": (lambda m: m.factorize([1.0]), TypeError, "float"),
+    "factorize ids as float array": (lambda m: m.factorize(np.ones(2)), TypeError, ""),
+    "factorize ids as strings": (lambda m: m.factorize(["1"]), TypeError, "str"),
+    "factorize ids as str": (lambda m: m.factorize("12"), TypeError, ""),
+    "factorize ids 2-D": (lambda m: m.factorize(np.zeros((2, 2), I64)), ValueError, ""),
+    "factorize ids scalar": (lambda m: m.factorize(7), ValueError, ""),
+    "factorize ids masked": (
+        lambda m: m.factorize(np.ma.array([1, 2], mask=[False, True])),
+        ValueError,
+        "masked",
+    ),
     # xxh64
     "xxh64 of str": (lambda m: m.xxh64("abc"), TypeError, ""),
     "xxh64 of int": (lambda m: m.xxh64(12), TypeError, ""),
@@ -269,7 +293,7 @@ def _readable(column: Any) -> Any:
     return np.asarray(column) if isinstance(column, memoryview) else column
 
 
-@pytest.mark.parametrize("kernel", ["aggregate", "duplicates", "hash_rows"])
+@pytest.mark.parametrize("kernel", ["aggregate", "duplicates", "hash_rows", "factorize"])
 @pytest.mark.parametrize("form", FORMS)
 def test_valid_input_forms(
     backend: ModuleType, reference: ModuleType, form: str, kernel: str
@@ -283,6 +307,8 @@ def test_valid_input_forms(
         got, want = backend.aggregate(ids, kwh, 4), reference.aggregate(p_ids, p_kwh, 4)
     elif kernel == "duplicates":
         got, want = backend.duplicates(ids, stamps), reference.duplicates(p_ids, p_stamps)
+    elif kernel == "factorize":
+        got, want = backend.factorize(ids), reference.factorize(p_ids)
     else:
         got, want = (
             backend.hash_rows(ids, stamps, kwh, 7),
@@ -299,6 +325,9 @@ def test_empty_columns(backend: ModuleType) -> None:
     assert len(backend.hash_rows([], [], [])) == 0
     assert backend.xxh64(b"") == 0xEF46DB3751D8E999
     assert len(backend.duplicates(np.empty(0, np.uint32), np.empty(0, np.int64))) == 0
+    for ids in ([], np.empty(0, np.uint32)):
+        codes, uniques = backend.factorize(ids)
+        assert len(codes) == len(uniques) == 0
 
 
 @pytest.mark.parametrize(

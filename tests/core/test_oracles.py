@@ -1,5 +1,6 @@
 """Every backend against independent oracles: the official XXH64 vectors, the
-`xxhash` package (the official C library), pandas and plain NumPy."""
+`xxhash` package (the official C library), pandas (``duplicated``, ``factorize``) and
+plain NumPy."""
 
 from __future__ import annotations
 
@@ -58,6 +59,15 @@ def test_duplicates_against_pandas(backend: ModuleType) -> None:
     got = np.asarray(backend.duplicates(r.device_id, r.timestamp), np.bool_)
     assert want.sum() > 500  # the data really has duplicates
     np.testing.assert_array_equal(got, want.to_numpy())
+
+
+def test_factorize_against_pandas(backend: ModuleType) -> None:
+    r = data.with_sparse_ids(data.generate(20_000, 300, seed=5), seed=5)
+    want_codes, want_uniques = pd.factorize(r.device_id, sort=False)
+    codes, uniques = backend.factorize(r.device_id)
+    assert len(want_uniques) == 300  # sparse ids: any uint32, not 0..299
+    np.testing.assert_array_equal(np.asarray(codes, np.int64), want_codes)
+    np.testing.assert_array_equal(np.asarray(uniques, np.int64), want_uniques)
 
 
 def test_aggregate_against_numpy(backend: ModuleType) -> None:

@@ -51,6 +51,8 @@ def run(module: ModuleType, kernel: str, columns: tuple) -> object:
         return module.aggregate(ids, kwh, n_devices)
     if kernel == "duplicates":
         return module.duplicates(ids, stamps)
+    if kernel == "factorize":
+        return module.factorize(ids)
     if kernel == "hash_rows":
         return module.hash_rows(ids, stamps, kwh, seed=2**64 - 1)
     if kernel == "xxh64":
@@ -70,7 +72,7 @@ def _datasets() -> dict[str, tuple]:
     return {**EDGES, "default": (*readings.as_lists(), readings.n_devices)}
 
 
-KERNELS = ("aggregate", "duplicates", "xxh64", "hash_rows")
+KERNELS = backends.KERNELS
 CASES = [
     (dataset, kernel)
     for dataset in [*EDGES, "default"]
@@ -94,6 +96,7 @@ def test_default_dataset_as_arrays(accelerated: ModuleType, readings: data.Readi
     for kernel, got in (
         ("aggregate", accelerated.aggregate(r.device_id, r.kwh, r.n_devices)),
         ("duplicates", accelerated.duplicates(r.device_id, r.timestamp)),
+        ("factorize", accelerated.factorize(r.device_id)),
         ("hash_rows", accelerated.hash_rows(r.device_id, r.timestamp, r.kwh, seed=2**64 - 1)),
     ):
         want = expected("default", kernel)
@@ -110,6 +113,10 @@ def test_result_types(accelerated: ModuleType, readings: data.Readings) -> None:
     hashes = accelerated.hash_rows(r.device_id, r.timestamp, r.kwh)
     assert isinstance(hashes, np.ndarray) and hashes.dtype == np.uint64
     assert type(accelerated.xxh64(b"abc")) is int
+    codes, uniques = accelerated.factorize(r.device_id)
+    assert [type(a) for a in (codes, uniques)] == [np.ndarray] * 2
+    assert codes.dtype == uniques.dtype == np.uint32
+    assert len(codes) == len(r) and len(uniques) == len(np.unique(r.device_id))
 
 
 @cache

@@ -70,6 +70,13 @@ def test_duplicates(accelerated: ModuleType, data: st.DataObject) -> None:
     assert parity.mismatch("duplicates", got, python_ref.duplicates(ids, stamps)) is None
 
 
+@given(data=st.data())
+def test_factorize(accelerated: ModuleType, data: st.DataObject) -> None:
+    ids, _, _ = data.draw(readings())
+    got = accelerated.factorize(as_array(ids, INTS, data.draw))
+    assert parity.mismatch("factorize", got, python_ref.factorize(ids)) is None
+
+
 @given(data=st.data(), seed=st.integers(0, 2**64 - 1))
 def test_hash_rows(accelerated: ModuleType, data: st.DataObject, seed: int) -> None:
     ids, stamps, kwh = data.draw(readings())
@@ -149,6 +156,7 @@ def test_same_failures(
         "aggregate": lambda m: m.aggregate(ids, kwh, n_devices),
         "duplicates": lambda m: m.duplicates(ids, stamps),
         "hash_rows": lambda m: m.hash_rows(ids, stamps, kwh, seed),
+        "factorize": lambda m: m.factorize(ids),
     }
     for kernel, call in calls.items():
         want_kind, want = outcome(call, python_ref)

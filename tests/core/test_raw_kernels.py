@@ -87,6 +87,7 @@ def test_public_functions_copy_misaligned_input(
     columns, rest = {
         "aggregate": ((ids, kwh), (rows.n_devices,)),
         "duplicates": ((ids, stamps), ()),
+        "factorize": ((ids,), ()),
         "xxh64": ((kwh,), ()),
         "hash_rows": ((ids, stamps, kwh), (7,)),
     }[kernel]

@@ -16,7 +16,7 @@ import pytest
 from conftest import load_backend
 
 import python_ref
-from hotpath import data, parity
+from hotpath import data, hashkey, parity
 
 # Tests that need more than a GiB of memory and seconds run only when asked (.ci/run asks).
 BIG = os.environ.get("HOTPATH_BIG_TESTS") == "1"
@@ -35,20 +35,21 @@ def small() -> data.Readings:
 def _raw_arguments(kernel: str, r: data.Readings) -> tuple:
     return {
         "aggregate": (r.device_id, r.kwh, r.n_devices),
-        "duplicates": (r.device_id, r.timestamp),
+        "duplicates": (r.device_id, r.timestamp, hashkey.KEY),
+        "factorize": (r.device_id, hashkey.KEY),
         "hash_rows": (r.device_id, r.timestamp, r.kwh, 2**64 - 1),
         "xxh64": (r.kwh.view(np.uint8), 2**63),
     }[kernel]
 
 
-@pytest.mark.parametrize("kernel", ["aggregate", "duplicates", "hash_rows", "xxh64"])
+@pytest.mark.parametrize("kernel", ["aggregate", "duplicates", "factorize", "hash_rows", "xxh64"])
 def test_staged_call_matches_public_function(
     wasm: ModuleType, small: data.Readings, kernel: str
 ) -> None:
     args = _raw_arguments(kernel, small)
     # python_ref, not cffi_ext: that is built from the same C source, so a bug there
-    # would be in both answers.
-    expected = getattr(python_ref, kernel)(*args)
+    # would be in both answers. python_ref takes no hash key.
+    expected = getattr(python_ref, kernel)(*(a for a in args if a is not hashkey.KEY))
     with wasm.stage(kernel, *args) as staged:
         for _ in range(2):  # a staged call can be run again
             got = staged.run().result()
@@ -66,6 +67,13 @@ def test_repeated_calls_reuse_linear_memory(wasm: ModuleType, small: data.Readin
         wasm.hash_rows(small.device_id, small.timestamp, small.kwh)
         wasm.duplicates(small.device_id, small.timestamp)
     assert instance.memory.data_len(instance.store) == size
+
+
+def test_a_staged_table_kernel_needs_its_key(wasm: ModuleType, small: data.Readings) -> None:
+    with pytest.raises(TypeError, match=r"duplicates takes \(device_id, timestamp, key\)"):
+        wasm.stage("duplicates", small.device_id, small.timestamp)
+    with pytest.raises(TypeError, match="HashKey"):
+        wasm.stage("factorize", small.device_id, (1, 2))
 
 
 def test_input_beyond_wasm32_memory_is_memory_error(wasm: ModuleType) -> None:
@@ -124,12 +132,13 @@ def test_exports_are_called_through_the_fast_path(wasm: ModuleType) -> None:
 def test_raw_kernels_check_what_the_module_relies_on(wasm: ModuleType) -> None:
     from wasm_ext import _raw
 
+    key = hashkey.KEY
     with pytest.raises(TypeError, match="uint32"):
-        _raw.duplicates_into(np.zeros(2, np.int64), np.zeros(2, np.int64), np.empty(2, bool))
+        _raw.duplicates_into(np.zeros(2, np.int64), np.zeros(2, np.int64), key, np.empty(2, bool))
     with pytest.raises(ValueError, match="lengths differ"):
-        _raw.duplicates_into(np.zeros(2, np.uint32), np.zeros(3, np.int64), np.empty(2, bool))
+        _raw.duplicates_into(np.zeros(2, np.uint32), np.zeros(3, np.int64), key, np.empty(2, bool))
     with pytest.raises(ValueError, match="out has length 3"):
-        _raw.duplicates_into(np.zeros(2, np.uint32), np.zeros(2, np.int64), np.empty(3, bool))
+        _raw.duplicates_into(np.zeros(2, np.uint32), np.zeros(2, np.int64), key, np.empty(3, bool))
     with pytest.raises(ValueError, match="seed"):
         _raw.xxh64(np.zeros(2, np.uint8), 2**64)
 
@@ -173,9 +182,10 @@ def _scratch_function(build: str) -> tuple[Callable[[int, int], int], int]:
 
 
 def _allocation(n: int, max_part: int, bits: int) -> int:
-    """What hp_duplicates allocates, in exact integers: n entries and a table of the smallest
-    power of two >= 4 * max_part (at least 16) slots of 8 bytes; 0 if that overflows size_t."""
-    slots = n + max(16, 1 << (4 * max_part - 1).bit_length())
+    """What hp_duplicates allocates, in exact integers: n entries, then room for n staged entries
+    or a table of the smallest power of two >= 4 * max_part (at least 16) slots, whichever is
+    larger, of 8 bytes each; 0 if that overflows size_t."""
+    slots = n + max(n, 16, 1 << (4 * max_part - 1).bit_length())
     return 8 * slots if 8 * slots < 1 << bits else 0
 
 
@@ -189,14 +199,16 @@ def test_duplicates_refuses_exactly_the_sizes_that_overflow(build: str) -> None:
         (1 << (bits - 7), 1 << (bits - 7)),  # ... or all in one partition: still fits
         (1 << (bits - 6), 1 << (bits - 6)),  # the most rows that fit whatever the keys
         ((1 << (bits - 6)) + 1, (1 << (bits - 6)) + 1),  # its table doubles: too big
-        (slots - 16, 1),  # the most rows: every byte of size_t's range
-        (slots - 15, 1),
+        (slots // 2, 1),  # the most rows: every byte of size_t's range, staged twice
+        (slots // 2 + 1, 1),
+        (slots - 16, 1),
         (slots, 0),
         (top, 0),
         (1, top),  # a table too big to count, without overflowing on the way
         (1, 1 << (bits - 5)),
         (1, 1 << (bits - 6)),
         (1000, 1),
+        (3, 2),  # a table larger than the staged entries
     ]
     for n, max_part in cases:
         assert scratch(n, max_part) == _allocation(n, max_part, bits), (n, max_part)

@@ -35,6 +35,7 @@ def test_checksum_ignores_container_type(dataset: tuple) -> None:
             python_ref.hash_rows(ids, stamps, kwh),
             numpy_impl.hash_rows(ids, stamps, kwh),
         ),
+        ("factorize", python_ref.factorize(ids), numpy_impl.factorize(ids)),
     ):
         assert driver.checksum(kernel, ref) == driver.checksum(kernel, other), kernel
 
@@ -44,6 +45,11 @@ def test_checksum_sees_a_changed_result(dataset: tuple) -> None:
     marks = python_ref.duplicates(ids, stamps)
     flipped = [not marks[0], *marks[1:]]
     assert driver.checksum("duplicates", marks) != driver.checksum("duplicates", flipped)
+    codes, uniques = python_ref.factorize(ids)
+    swapped = uniques[1:2] + uniques[:1] + uniques[2:]
+    assert driver.checksum("factorize", (codes, uniques)) != driver.checksum(
+        "factorize", (codes, swapped)
+    )
 
 
 def test_driver_report(dataset: tuple, capsys: pytest.CaptureFixture[str]) -> None:
@@ -59,6 +65,7 @@ def test_driver_report(dataset: tuple, capsys: pytest.CaptureFixture[str]) -> No
         "duplicates": python_ref.duplicates(ids, stamps),
         "hash_rows": python_ref.hash_rows(ids, stamps, kwh),
         "xxh64": python_ref.xxh64(buffer.read_bytes()),
+        "factorize": python_ref.factorize(ids),
     }
     for kernel, result in want.items():
         timing = report["kernels"][kernel]

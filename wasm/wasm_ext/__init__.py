@@ -15,6 +15,15 @@ from . import _raw
 
 BUILD_INFO = _raw.BUILD_INFO
 stage = _raw.stage
-aggregate, duplicates, xxh64, hash_rows = bind(_raw)
+aggregate, duplicates, xxh64, hash_rows, factorize, stats = bind(_raw)
 
-__all__ = ["BUILD_INFO", "aggregate", "duplicates", "hash_rows", "stage", "xxh64"]
+__all__ = [
+    "BUILD_INFO",
+    "aggregate",
+    "duplicates",
+    "factorize",
+    "hash_rows",
+    "stage",
+    "stats",
+    "xxh64",
+]

@@ -52,7 +52,7 @@ except ImportError as error:  # pragma: no cover - depends on the environment
     ) from error
 
 from hotpath import rawchecks
-from hotpath.contract import Aggregates
+from hotpath.contract import Aggregates, Factorized
 
 __all__ = [
     "BUILD_INFO",
@@ -60,7 +60,9 @@ __all__ = [
     "Staged",
     "aggregate_into",
     "duplicates_into",
+    "factorize_into",
     "hash_rows_into",
+    "keyed_hash",
     "stage",
     "xxh64",
 ]
@@ -72,7 +74,7 @@ ALIGN = 64  # each array in a staging block starts on a cache line
 # dropped (a new one costs well under a millisecond) so one huge batch does not pin its memory.
 RELEASE_ABOVE = 1 << 30
 U64_MASK = (1 << 64) - 1
-U8, I64, U64, F64 = (np.dtype(t) for t in ("uint8", "int64", "uint64", "float64"))
+U8, U32, I64, U64, F64 = (np.dtype(t) for t in ("uint8", "uint32", "int64", "uint64", "float64"))
 
 
 def _find_module() -> Path:
@@ -174,6 +176,8 @@ class _Instance:
                 "free",
                 "hp_aggregate",
                 "hp_duplicates",
+                "hp_factorize",
+                "hp_keyed_hash",
                 "hp_xxh64",
                 "hp_hash_rows",
                 "hp_build_info",
@@ -289,10 +293,25 @@ def _i64(value: Any) -> int:
     return value - (1 << 64) if value >= 1 << 63 else value
 
 
+def _key(kernel: str, key: Any) -> tuple[int, int]:
+    """The hash key's words (hotpath.rawchecks' rule) as the signed i64s Wasm passes."""
+    k0, k1 = rawchecks.hash_key(kernel, key)
+    return _i64(k0), _i64(k1)
+
+
+# Each kernel's arguments after its input arrays.
+_REST = {
+    "aggregate": ("n_devices",),
+    "duplicates": ("key",),
+    "factorize": ("key",),
+    "xxh64": ("seed",),
+    "hash_rows": ("seed",),
+}
 # Each kernel's input arrays, in the order stage() takes them (then its other arguments).
 _INPUTS = {
     "aggregate": (("device_id", "uint32"), ("kwh", "float64")),
     "duplicates": (("device_id", "uint32"), ("timestamp", "int64")),
+    "factorize": (("device_id", "uint32"),),
     "xxh64": (("data", "uint8"),),
     "hash_rows": (("device_id", "uint32"), ("timestamp", "int64"), ("kwh", "float64")),
 }
@@ -310,6 +329,9 @@ def _plan(kernel: str, args: tuple[Any, ...], checked: bool = False) -> _Plan:
     else:
         inputs = [_array(value, dtype, name) for value, (name, dtype) in zip(inputs, spec)]
         n = _length(**{name: array for (name, _), array in zip(spec, inputs)})
+    if len(rest) != len(_REST[kernel]):
+        names = [name for name, _ in spec] + list(_REST[kernel])
+        raise TypeError(f"{kernel} takes ({', '.join(names)}): {len(args)} arguments given")
     if kernel == "aggregate":
         nd = int(rest[0])
         if nd < 1:
@@ -318,8 +340,14 @@ def _plan(kernel: str, args: tuple[Any, ...], checked: bool = False) -> _Plan:
         # hp_aggregate(ids, kwh, n, n_devices, count, total, minimum, maximum)
         return _Plan(inputs, outputs, lambda a: (a[0], a[1], n, nd, *a[2:]))
     if kernel == "duplicates":
-        # hp_duplicates(ids, timestamp, n, out)
-        return _Plan(inputs, [(U8, n)], lambda a: (a[0], a[1], n, a[2]))
+        k0, k1 = _key("duplicates", rest[0])
+        # hp_duplicates(ids, timestamp, n, k0, k1, out, stats)
+        return _Plan(inputs, [(U8, n), (U64, 2)], lambda a: (a[0], a[1], n, k0, k1, a[2], a[3]))
+    if kernel == "factorize":
+        k0, k1 = _key("factorize", rest[0])
+        # hp_factorize(ids, n, k0, k1, codes, uniques, stats)
+        outputs = [(U32, n), (U32, n), (U64, 2)]
+        return _Plan(inputs, outputs, lambda a: (a[0], n, k0, k1, a[1], a[2], a[3]))
     signed_seed = _i64(rest[0])
     if kernel == "xxh64":
         # hp_xxh64(data, len, seed)
@@ -358,9 +386,11 @@ class Staged:
             if self._instance is not _current:
                 raise RuntimeError("wasm_ext: the instance this call was staged in was replaced")
             self.returned = self._instance.call(f"hp_{self.kernel}", *self._arguments)
-        if self.kernel == "duplicates" and self.returned != 0:
+        if (self.kernel, self.returned != 0) == ("duplicates", True) or (
+            self.kernel == "factorize" and self.returned < 0
+        ):
             raise MemoryError(
-                "wasm_ext: duplicates cannot allocate its hash table in wasm32 memory"
+                f"wasm_ext: {self.kernel} cannot allocate its scratch memory in wasm32 memory"
             )
         return self
 
@@ -379,6 +409,8 @@ class Staged:
         self.read_into(*out)
         if self.kernel == "aggregate":
             return Aggregates(*out)
+        if self.kernel == "factorize":  # without the table statistics
+            return Factorized(out[0], out[1][: self.returned].copy())
         return out[0].view(np.bool_) if self.kernel == "duplicates" else out[0]
 
     def close(self) -> None:
@@ -433,10 +465,11 @@ def stage(kernel: str, *args: Any) -> Staged:
 
     ``args`` are the raw kernel's inputs as canonical arrays (the checks of
     hotpath.contract are not repeated): ``aggregate(device_id, kwh, n_devices)``,
-    ``duplicates(device_id, timestamp)``, ``xxh64(data, seed)``,
-    ``hash_rows(device_id, timestamp, kwh, seed)``. ``stage(...).run().result()``
-    equals the public function's result; timing ``run`` alone times the Wasm
-    call without the copies.
+    ``duplicates(device_id, timestamp, key)``, ``factorize(device_id, key)``,
+    ``xxh64(data, seed)``, ``hash_rows(device_id, timestamp, kwh, seed)``; ``key`` is a
+    hotpath.hashkey.HashKey (hotpath.hashkey.KEY for the public functions' answers).
+    ``stage(...).run().result()`` equals the public function's result; timing ``run``
+    alone times the Wasm call without the copies.
     """
     plan = _plan(kernel, args)
     with _LOCK:
@@ -475,10 +508,37 @@ def aggregate_into(
     return int(_run_into("aggregate", (device_id, kwh, len(count)), outs))
 
 
-def duplicates_into(device_id: np.ndarray, timestamp: np.ndarray, out: np.ndarray) -> None:
-    """out[i] = True iff an earlier row has the same (device_id, timestamp)."""
-    rawchecks.duplicates_into(device_id, timestamp, out)
-    _run_into("duplicates", (device_id, timestamp), (out,))
+def duplicates_into(
+    device_id: np.ndarray, timestamp: np.ndarray, key: Any, out: np.ndarray
+) -> tuple[int, int]:
+    """out[i] = True iff an earlier row has the same (device_id, timestamp); returns the hash
+    tables' (probes, fallbacks)."""
+    rawchecks.duplicates_into(device_id, timestamp, key, out)
+    stats = np.empty(2, U64)
+    _run_into("duplicates", (device_id, timestamp, key), (out, stats))
+    return int(stats[0]), int(stats[1])
+
+
+def factorize_into(
+    device_id: np.ndarray, key: Any, codes: np.ndarray, uniques: np.ndarray
+) -> tuple[int, int, int]:
+    """codes and the first k uniques of device_id; returns (k, probes, fallbacks)."""
+    rawchecks.factorize_into(device_id, key, codes, uniques)
+    stats = np.empty(2, U64)
+    found = _run_into("factorize", (device_id, key), (codes, uniques, stats))
+    if found < 0:
+        raise MemoryError("wasm_ext: factorize cannot allocate its scratch memory")
+    return int(found), int(stats[0]), int(stats[1])
+
+
+def keyed_hash(device_id: int, timestamp: int, key: Any) -> int:
+    """The 64-bit hash the module's tables use (hotpath.hashkey.keyed_hash mirrors it)."""
+    k0, k1 = _key("keyed_hash", key)
+    if not (0 <= device_id < 1 << 32 and -(1 << 63) <= timestamp < 1 << 63):
+        raise ValueError("keyed_hash: device_id or timestamp out of range")
+    with _LOCK:
+        h = _instance().call("hp_keyed_hash", device_id, timestamp, k0, k1)
+    return int(h) & U64_MASK
 
 
 def xxh64(data: np.ndarray, seed: int) -> int:
