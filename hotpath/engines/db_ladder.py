@@ -41,7 +41,6 @@ import numpy as np
 from hotpath import backends
 from hotpath.engines import postgres_db, sql, sqlite_db
 from hotpath.pipeline import Options, run
-from hotpath.pipeline.analytics import factorize
 from hotpath.pipeline.readers import get as get_reader
 from hotpath.pipeline.report import Devices, Report, mismatch
 
@@ -88,7 +87,7 @@ def best() -> str:
 def native_devices(device_id: np.ndarray, kwh: np.ndarray) -> Devices:
     """Per-device results of rows in input order, by the fastest backend's kernels."""
     backend = backends.load(best())
-    codes, uniques = factorize(device_id, backend)
+    codes, uniques = backend.factorize(device_id)
     uniques = np.asarray(uniques)
     count, total, low, high = backend.aggregate(np.asarray(codes, np.uint32), kwh, len(uniques))
     order = np.argsort(uniques, kind="stable")

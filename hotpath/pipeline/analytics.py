@@ -47,20 +47,6 @@ class Stopwatch:
         return result
 
 
-def factorize(device_id: Any, backend: ModuleType) -> tuple[Any, Any]:
-    """(codes, uniques): ``uniques[codes[i]] == device_id[i]``, uniques in order of first
-    appearance. The backend's own ``factorize`` where it has one."""
-    own = getattr(backend, "factorize", None)
-    if own is not None:
-        return own(device_id)
-    if isinstance(device_id, np.ndarray):
-        uniques, codes = np.unique(device_id, return_inverse=True)  # sorted: fine here
-        return codes.astype(np.uint32), uniques
-    index: dict[int, int] = {}
-    codes = [index.setdefault(device, len(index)) for device in device_id]
-    return codes, list(index)
-
-
 def analyse(
     device_id: Sequence[int] | np.ndarray,
     timestamp: Sequence[int] | np.ndarray,
@@ -98,7 +84,7 @@ def _arrays(
         return total & _MASK64
 
     def aggregate() -> Devices:
-        codes, uniques = factorize(ids, backend)
+        codes, uniques = backend.factorize(ids)
         codes = np.array(codes, np.uint32)
         uniques = np.asarray(uniques)
         codes[dup] = len(uniques)  # dropped rows go to one extra device, discarded below
@@ -126,7 +112,7 @@ def _lists(
     dup = clock.time("dedup", lambda: list(backend.duplicates(ids, stamps)))
 
     def aggregate() -> Devices:
-        codes, uniques = factorize(ids, backend)
+        codes, uniques = backend.factorize(ids)
         extra = len(uniques)
         codes = [extra if dropped else code for code, dropped in zip(codes, dup)]
         count, total, low, high = backend.aggregate(codes, kwh, extra + 1)

@@ -86,7 +86,7 @@ def _instructions_section(found: dict[str, Any] | None) -> list[str]:
     """--hotpath-instructions: callgrind's count per row (per byte for xxh64)."""
     if not found:
         return []
-    kernels = ("aggregate", "duplicates", "hash_rows", "xxh64")
+    kernels = ("aggregate", "duplicates", "hash_rows", "xxh64", "factorize")
     body = []
     for name, counts in found["backends"].items():
         if "skipped" in counts:

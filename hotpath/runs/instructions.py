@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-KERNELS = ("aggregate", "duplicates", "hash_rows", "xxh64")
+KERNELS = ("aggregate", "duplicates", "hash_rows", "xxh64", "factorize")
 # Large enough that a kernel's loop outweighs its per-call cost in Python (argument checks,
 # Numba's dispatch, whose own state differs a little between a fresh compile and a cache load).
 ROWS = 100_000
@@ -66,6 +66,7 @@ def _child(backend: str, rows: int, buffer_size: int, calls: int) -> None:
         "duplicates": lambda: module.duplicates(ids, stamps),
         "hash_rows": lambda: module.hash_rows(ids, stamps, kwh),
         "xxh64": lambda: module.xxh64(buffer),
+        "factorize": lambda: module.factorize(ids),
     }
     for call in work.values():  # warm-up: compile, load caches, touch every page
         for _ in range(3):
