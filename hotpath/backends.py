@@ -36,6 +36,15 @@ class Backend:
     # and tests/core/test_hostile.py attacks it. False: it sorts (numpy_impl) or uses Python's
     # own dict and set (python_ref).
     hash_tables: bool = False
+    # A parallel variant: the name of the sequential backend it parallelizes (the benchmark's
+    # scaling rows divide by it), "" for a sequential backend. It runs hotpath.threads.count()
+    # threads and gives the sequential backend's bits; xxh64, one sequential stream by
+    # definition, stays sequential.
+    parallel_of: str = ""
+
+    @property
+    def parallel(self) -> bool:
+        return bool(self.parallel_of)
 
 
 BACKENDS: tuple[Backend, ...] = (
@@ -124,6 +133,11 @@ def load(name: str) -> ModuleType:
     if found.module is None:
         raise BackendUnavailable(f"backend {name} is unavailable: {found.reason}")
     return found.module
+
+
+def parallel() -> tuple[Backend, ...]:
+    """The parallel variants."""
+    return tuple(backend for backend in BACKENDS if backend.parallel)
 
 
 def statuses() -> list[Status]:

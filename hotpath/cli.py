@@ -23,14 +23,17 @@ def _backends(_: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from hotpath import backends
+    from hotpath import backends, threads
 
     table = Table(title=f"hotpath {hotpath.__version__} backends")
     for column in ("backend", "technology", "built with", "status"):
         table.add_column(column)
     for found in backends.statuses():
         state = "[green]available[/]" if found.available else f"[red]unavailable[/]: {found.reason}"
-        table.add_row(found.backend.name, found.backend.technology, found.version, state)
+        technology = found.backend.technology
+        if found.backend.parallel:
+            technology += f" ({threads.count()} threads, {threads.ENV}; xxh64 sequential)"
+        table.add_row(found.backend.name, technology, found.version, state)
     Console().print(table)
     return 0 if all(found.available for found in backends.statuses()) else 1
 
