@@ -72,6 +72,24 @@ BACKENDS: tuple[Backend, ...] = (
         hash_tables=True,
     ),
     Backend(
+        "cffi_ext.parallel",
+        "cffi_ext's C99 with OpenMP: aggregate by device range, duplicates by hash partition, "
+        "hash_rows by rows; xxh64 (one stream) and factorize sequential",
+        "CMake, cffi-generated wrapper, OpenMP::OpenMP_C",
+        raw="cffi_ext.parallel._raw",
+        hash_tables=True,
+        parallel_of="cffi_ext",
+    ),
+    Backend(
+        "cython_ext.parallel",
+        "cython_ext with prange over OpenMP: aggregate by device range, duplicates by hash "
+        "partition, hash_rows by rows; xxh64 (one stream) and factorize sequential",
+        "CMake, cython, OpenMP::OpenMP_C",
+        raw="cython_ext.parallel._kernels",
+        hash_tables=True,
+        parallel_of="cython_ext",
+    ),
+    Backend(
         "rust_ext",
         "Rust through PyO3 and rust-numpy",
         "cargo (maturin standalone)",

@@ -52,12 +52,24 @@ DATASETS = (
 )
 
 
+def _dense(r: data.Readings) -> tuple[np.ndarray, int]:
+    """aggregate's ids and n_devices: sparse ids (up to 2**32 - 1) renumbered 0..k-1 first, as
+    the pipeline factorizes them, since aggregate's outputs have one entry per id below
+    n_devices."""
+    if not len(r.device_id):
+        return r.device_id, 1
+    if int(r.device_id.max()) < 4 * len(r.device_id):
+        return r.device_id, int(r.device_id.max()) + 1
+    uniques, codes = np.unique(r.device_id, return_inverse=True)
+    return codes.astype(np.uint32), len(uniques)
+
+
 @cache
 def _expected(dataset: str) -> dict[str, object]:
     r = _readings(dataset)
-    n_devices = int(r.device_id.max()) + 1 if len(r.device_id) else 1
+    ids, n_devices = _dense(r)
     return {
-        "aggregate": python_ref.aggregate(r.device_id.tolist(), r.kwh.tolist(), n_devices),
+        "aggregate": python_ref.aggregate(ids.tolist(), r.kwh.tolist(), n_devices),
         "duplicates": python_ref.duplicates(r.device_id.tolist(), r.timestamp.tolist()),
         "hash_rows": python_ref.hash_rows(
             r.device_id.tolist(), r.timestamp.tolist(), r.kwh.tolist(), 7
@@ -68,8 +80,8 @@ def _expected(dataset: str) -> dict[str, object]:
 
 def _call(module: ModuleType, kernel: str, r: data.Readings) -> object:
     if kernel == "aggregate":
-        n_devices = int(r.device_id.max()) + 1 if len(r.device_id) else 1
-        return module.aggregate(r.device_id, r.kwh, n_devices)
+        ids, n_devices = _dense(r)
+        return module.aggregate(ids, r.kwh, n_devices)
     if kernel == "duplicates":
         return module.duplicates(r.device_id, r.timestamp)
     if kernel == "hash_rows":
