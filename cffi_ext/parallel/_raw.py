@@ -56,8 +56,15 @@ def aggregate_into(device_id, kwh, count, total, minimum, maximum):
     x = _from_buffer("double[]", kwh)
     c = _out("int64_t[]", count)
     return lib.hp_par_aggregate(
-        ids, x, len(ids), len(c), c, _out("double[]", total), _out("double[]", minimum),
-        _out("double[]", maximum), _threads(),
+        ids,
+        x,
+        len(ids),
+        len(c),
+        c,
+        _out("double[]", total),
+        _out("double[]", minimum),
+        _out("double[]", maximum),
+        _threads(),
     )
 
 
@@ -81,8 +88,9 @@ def factorize_into(device_id, key, codes, uniques):
     ids = _from_buffer("uint32_t[]", device_id)
     n = len(ids)
     stats = _new("uint64_t[2]")
-    found = lib.hp_factorize(ids, n, k0, k1, _out("uint32_t[]", codes),
-                             _out("uint32_t[]", uniques), stats)
+    found = lib.hp_factorize(
+        ids, n, k0, k1, _out("uint32_t[]", codes), _out("uint32_t[]", uniques), stats
+    )
     if found < 0:
         raise MemoryError(f"factorize: cannot allocate the scratch memory for {n} rows")
     return int(found), int(stats[0]), int(stats[1])
