@@ -13,11 +13,10 @@ from types import ModuleType
 
 import numpy as np
 import pytest
+from conftest import load_backend
 
 import python_ref
 from hotpath import backends, data, parity, threads
-
-from conftest import load_backend
 
 THREAD_COUNTS = (1, 2, 3)
 
