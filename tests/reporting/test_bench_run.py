@@ -117,6 +117,7 @@ def test_the_terminal_summary_shows_the_mismatch_and_the_skip(wrong_run: tuple) 
     assert " reference " in summary
     assert "skipped pypy-numba_impl (interpreter): aggregate · 2k rows" in summary
     assert "Numba does not run on PyPy" in summary
+    assert "`make setup` installs what the skipped rows need" in summary  # and how to get them
     assert "2 gave a wrong answer or failed" in summary
 
 
