@@ -188,7 +188,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             (impl.name, keys, rows)
             for keys in crafted
             for impl in IMPLEMENTATIONS
-            if "duplicates" in impl.kernels and impl.kind != "algorithm"
+            if "duplicates" in impl.kernels and impl.kind not in ("algorithm", "pool")
         ]
         ids = [
             f"duplicates-{keys.replace(' ', '-')}-{records.size_label('duplicates', s)}-{n}"

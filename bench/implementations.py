@@ -9,6 +9,7 @@ checked against python_ref before any timing counts.
 
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import struct
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from hotpath import backends, crafted, data, hashkey
+from hotpath import backends, crafted, data, hashkey, pools
 from hotpath.data import Readings
 
 KERNELS = ("aggregate", "duplicates", "hash_rows", "xxh64", "factorize")
@@ -42,11 +43,16 @@ class Implementation:
     # A "call only" row: this registry backend's module.stage() puts the input in the backend's
     # own memory beforehand (untimed), and only the call on it is timed.
     stages: str = ""
+    # A row that times one cost of the named row (its answer is not the kernel's): the process
+    # pool's copying, checked by the rows the workers say they received.
+    cost_of: str = ""
 
     def available(self) -> str:
         """ "" when it can run here, else why not."""
         if self.kind == "backend":
             return backends.status(self.stages or self.name).reason
+        if self.name == "thread pool (cffi_ext)":
+            return backends.status("cffi_ext").reason
         module = {"pandas": "pandas", "polars": "polars", "xxhash": "xxhash"}.get(self.name)
         if module and importlib.util.find_spec(module) is None:
             return f"{module} is not installed (pip install {module})"
@@ -130,6 +136,43 @@ IMPLEMENTATIONS: tuple[Implementation, ...] = (
         "struct and hashes it, over row tuples built beforehand (what a user would write)",
         max_rows=2_000_000,
         why_limit="a Python loop per row: over 10 s above 2M rows",
+    ),
+    # Python's own parallel tools (hotpath.pools), HOTPATH_THREADS workers (else every core),
+    # each splitting the kernel exactly: aggregate by device range, duplicates by key partition,
+    # hash_rows by rows.
+    Implementation(
+        "process pool (python_ref)",
+        "pool",
+        pools.SPLIT,
+        "python_ref split over a ProcessPoolExecutor started beforehand (untimed): each call "
+        "pickles its parts' columns to the workers and their results back",
+        max_rows=2_000_000,
+        why_limit="pure Python takes over 10 s per call above 2M rows",
+    ),
+    Implementation(
+        "process pool (python_ref, transfer only)",
+        "pool",
+        pools.SPLIT,
+        "the same arguments sent to the same workers, nothing computed: the copying cost "
+        "inside the row above",
+        max_rows=2_000_000,
+        why_limit="as the process pool's row",
+        cost_of="process pool (python_ref)",
+    ),
+    Implementation(
+        "thread pool (python_ref)",
+        "pool",
+        pools.SPLIT,
+        "python_ref split over a ThreadPoolExecutor: the GIL runs one part at a time",
+        max_rows=2_000_000,
+        why_limit="pure Python takes over 10 s per call above 2M rows",
+    ),
+    Implementation(
+        "thread pool (cffi_ext)",
+        "pool",
+        pools.SPLIT,
+        "cffi_ext (which releases the GIL) split over a ThreadPoolExecutor, the parts cut "
+        "with NumPy inside the call",
     ),
     Implementation(
         "pairwise_python",
@@ -266,6 +309,49 @@ def duplicates_pairwise(device_id: list[int], timestamp: list[int]) -> list[bool
     return [any(keys[j] == key for j in range(i)) for i, key in enumerate(keys)]
 
 
+@cache
+def _pool(tool: str, workers: int) -> pools.Split | pools.CompiledSplit:
+    """One pool per tool and size, kept across cases as a user keeps one; shut down at exit."""
+    if tool == "process":
+        split, stop = pools.process_pool(workers)
+    elif tool == "thread":
+        split, stop = pools.thread_pool(workers)
+    else:
+        split, stop = pools.compiled_thread_pool(backends.load("cffi_ext"), workers)
+    atexit.register(stop)
+    return split
+
+
+def transfer_rows(kernel: str, rows: int, workers: int) -> int:
+    """The rows the transfer-only row's workers receive: all of them each (aggregate and
+    duplicates: every worker selects its own), or one range each (hash_rows)."""
+    return rows if kernel == "hash_rows" else rows * workers
+
+
+def _pooled(name: str) -> Callable[[str, Readings, bytes], Prepared]:
+    tool = name.split(" ")[0]
+
+    def prepare(kernel: str, r: Readings, buffer: bytes) -> Prepared:
+        workers = pools.workers()
+        if "cffi_ext" in name:
+            split = _pool("compiled", workers)
+            ids, stamps, kwh = r.device_id, r.timestamp, r.kwh
+        else:
+            split = _pool(tool, workers)
+            ids, stamps, kwh = r.as_lists()
+        if "transfer only" in name:
+            sent = {"aggregate": (ids, kwh), "duplicates": (ids, stamps)}
+            columns = sent.get(kernel, (ids, stamps, kwh))
+            return lambda: split.transfer(kernel, *columns)
+        return {
+            "aggregate": lambda: split.aggregate(ids, kwh, r.n_devices),
+            "duplicates": lambda: split.duplicates(ids, stamps),
+            "hash_rows": lambda: split.hash_rows(ids, stamps, kwh),
+        }[kernel]
+
+    return prepare
+
+
 def _pairwise(kernel: str, r: Readings, buffer: bytes) -> Prepared:
     ids, stamps, _ = r.as_lists()
     return lambda: duplicates_pairwise(ids, stamps)
@@ -276,6 +362,15 @@ _PEERS: dict[str, Callable[[str, Readings, bytes], Prepared]] = {
     "polars": _polars,
     "xxhash": _xxhash,
     "pairwise_python": _pairwise,
+    **{
+        name: _pooled(name)
+        for name in (
+            "process pool (python_ref)",
+            "process pool (python_ref, transfer only)",
+            "thread pool (python_ref)",
+            "thread pool (cffi_ext)",
+        )
+    },
 }
 
 

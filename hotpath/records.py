@@ -57,7 +57,7 @@ class Outcome:
     (``hotpath_cases``), so a wrong answer or a skip is reported, not lost."""
 
     implementation: str
-    kind: str  # backend, peer, algorithm, limit, interpreter, wasm
+    kind: str  # backend, peer, pool, algorithm, limit, interpreter, wasm
     kernel: str
     size: int
     # "ok", "mismatch: ...", "error: ...", "skipped: ..."; "" while the case runs

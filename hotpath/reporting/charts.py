@@ -46,8 +46,8 @@ COLOURS = {
     "pairwise_python": "#bcbd45",
 }
 SPARE_COLOURS = ("#58bbcc", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5")
-HATCHES = {"backend": "", "peer": "///", "algorithm": "xx", "limit": ".."}
-KIND_ORDER = {"backend": 0, "peer": 1, "algorithm": 2, "limit": 3}
+HATCHES = {"backend": "", "peer": "///", "pool": "\\\\", "algorithm": "xx", "limit": ".."}
+KIND_ORDER = {"backend": 0, "peer": 1, "pool": 2, "algorithm": 3, "limit": 4}
 
 
 def implementation_order(rows: list[Row]) -> list[str]:
