@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hotpath import records
+from hotpath import pools, records
 from hotpath.runs import interpreters, py2wasm
 
 ROOT = Path(__file__).resolve().parents[2]  # python_ref/ and hotpath/ live here
@@ -100,12 +100,27 @@ def _on_path(program: str, *args: str) -> Callable[[], list[str] | None]:
     return command
 
 
+def _free_threaded_command() -> list[str] | None:
+    found = pools.free_threaded()
+    return [found, "-X", "gil=0", "-m", "hotpath.runs.driver", "--threads=0"] if found else None
+
+
 RUNTIMES: tuple[Runtime, ...] = (
     Runtime(
         "cpython",
         "interpreter",
         f"this interpreter ({sys.executable})",
         lambda: [sys.executable, "-m", "hotpath.runs.driver"],
+    ),
+    # python_ref split over a thread pool (hotpath.pools) on a free-threaded CPython: the
+    # same threads that the GIL serializes in the "thread pool (python_ref)" row run at once.
+    Runtime(
+        "cpython-free-threaded",
+        "interpreter",
+        "free-threaded CPython (python3.14t or python3.13t), python_ref's aggregate, "
+        "duplicates and hash_rows split over a ThreadPoolExecutor (hotpath.pools)",
+        _free_threaded_command,
+        why_unavailable=pools.why_no_free_threaded,
     ),
     Runtime(
         "pypy",
