@@ -24,7 +24,14 @@ CHECK_TESTS = ("core/test_parity.py", "core/test_bad_input.py")
 
 def installed_backends() -> list[str]:
     """The registered backends this environment has installed."""
-    return [name for name in backends.NAMES if importlib.util.find_spec(name) is not None]
+    return [name for name in backends.NAMES if _installed(name)]
+
+
+def _installed(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:  # a variant (cffi_ext.parallel) of a package not installed
+        return False
 
 
 def _site_dirs() -> list[Path]:
