@@ -74,7 +74,7 @@ BACKENDS: tuple[Backend, ...] = (
     Backend(
         "cffi_ext.parallel",
         "cffi_ext's C99 with OpenMP: aggregate by device range, duplicates by hash partition, "
-        "hash_rows by rows; xxh64 (one stream) and factorize sequential",
+        "hash_rows by rows; factorize (first appearance over all rows) and xxh64 sequential",
         "CMake, cffi-generated wrapper, OpenMP::OpenMP_C",
         raw="cffi_ext.parallel._raw",
         hash_tables=True,
@@ -83,7 +83,7 @@ BACKENDS: tuple[Backend, ...] = (
     Backend(
         "cython_ext.parallel",
         "cython_ext with prange over OpenMP: aggregate by device range, duplicates by hash "
-        "partition, hash_rows by rows; xxh64 (one stream) and factorize sequential",
+        "partition, hash_rows by rows; factorize and xxh64 sequential",
         "CMake, cython, OpenMP::OpenMP_C",
         raw="cython_ext.parallel._kernels",
         hash_tables=True,
