@@ -82,3 +82,17 @@ def test_free_threaded_row_says_why_when_missing(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("PATH", "/nonexistent")
     assert pools.free_threaded() is None
     assert "python3.14t" in pools.why_no_free_threaded()
+
+
+def test_the_drivers_thread_pool_gives_python_refs_answers(tmp_path) -> None:
+    """hotpath.runs.driver --threads (the free-threaded row's mode), here under the GIL."""
+    from hotpath.runs import driver
+
+    path = tmp_path / "readings.csv"
+    data.generate(3_000, 40, seed=6).to_csv(path)
+    kernels = ["aggregate", "duplicates", "hash_rows"]
+    plain = driver.run(str(path), None, 1, kernels)
+    pooled = driver.run(str(path), None, 1, kernels, threads=3)
+    assert pooled["threads"] == 3
+    for kernel in kernels:
+        assert pooled["kernels"][kernel]["checksums"] == plain["kernels"][kernel]["checksums"]
