@@ -49,6 +49,27 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--quiet", action="store_true", help="no summary")
     parser.set_defaults(run=_spark)
 
+    tuning = commands.add_parser(
+        "spark-tuning",
+        help="the classic PySpark tuning steps, measured by Spark's own metrics",
+        description="Run a baseline job (row UDF, no cache, repartition by a skewed key, "
+        "shuffle join, AQE off) and apply the tuning steps one by one, each timed and measured "
+        "from Spark's status REST API on loopback; write a Markdown table (and JSON).",
+    )
+    tuning.add_argument("folder", type=Path, help="CSV readings (with --skewed: written here)")
+    tuning.add_argument(
+        "--skewed",
+        type=float,
+        metavar="READINGS",
+        help="first write this many readings to FOLDER, one device sending --hot-share of them",
+    )
+    tuning.add_argument("--hot-share", type=float, default=0.5)
+    tuning.add_argument("--master", default="local[2]")
+    tuning.add_argument("--partitions", type=int, default=4)
+    tuning.add_argument("--markdown", type=Path, help="write the table here (else printed)")
+    tuning.add_argument("--json", type=Path, help="write the measurements as JSON")
+    tuning.set_defaults(run=_tuning)
+
 
 def files(paths: list[Path], fmt: str | None) -> list[Path]:
     """The pipeline's files (hotpath.pipeline.inputs.discover), or with ``fmt`` a folder's
@@ -106,4 +127,42 @@ def _spark(args: argparse.Namespace) -> int:
         args.json.write_text(report.to_json(), encoding="utf-8")
     if not args.quiet:
         print_summary(report, args.top, rejects_path, args.json)
+    return 0
+
+
+def _tuning(args: argparse.Namespace) -> int:
+    import json
+
+    from hotpath.distributed.spark import session, tuning
+    from hotpath.pipeline.errors import PipelineError
+    from hotpath.pipeline.inputs import discover
+
+    why = session.unavailable()
+    if why:
+        print(f"hotpath spark-tuning: error: Spark is unavailable: {why}", file=sys.stderr)
+        return 1
+    if args.skewed is not None:
+        tuning.write_skewed(args.folder, int(args.skewed), hot_share=args.hot_share)
+    try:
+        found = [str(f) for f in discover([args.folder])]
+    except PipelineError as error:
+        print(f"hotpath spark-tuning: error: {error}", file=sys.stderr)
+        return 1
+    spark = session.start(args.master, args.partitions, ui=True, name="hotpath-tuning")
+    try:
+        rows, steps = tuning.measure(spark, found, args.partitions)
+    finally:
+        spark.stop()
+    table = tuning.markdown(steps, rows, args.hot_share, args.master)
+    if args.markdown is not None:
+        args.markdown.parent.mkdir(parents=True, exist_ok=True)
+        args.markdown.write_text(table, encoding="utf-8")
+        print(f"wrote {args.markdown}")
+    else:
+        print(table)
+    if args.json is not None:
+        args.json.write_text(json.dumps(
+            {"rows": rows, "master": args.master, "hot_share": args.hot_share,
+             "steps": [{"name": s.name, "what": s.what, "seconds": s.seconds,
+                        **s.measured.to_dict()} for s in steps]}, indent=1))  # fmt: skip
     return 0
