@@ -112,6 +112,55 @@ def test_bad_input_named_alike(spark: Any, tmp_path: Path, generated: Path) -> N
     assert found.files_rejected == wanted.files_rejected != []
 
 
+def test_format_picks_a_folders_files(tmp_path: Path, generated: Path) -> None:
+    from hotpath.distributed.spark.cli import files
+    from hotpath.pipeline.errors import PipelineError
+
+    both = tmp_path / "both"
+    convert([generated], "parquet", both)
+    for path in sorted(generated.glob("*.csv")):
+        (both / path.name).write_bytes(path.read_bytes())
+    assert [f.suffix for f in files([both], "parquet")] == [".parquet"] * 7
+    assert [f.name for f in files([both], "csv")] == sorted(p.name for p in generated.glob("*.csv"))
+    with pytest.raises(PipelineError, match="holds readings in"):
+        files([both], None)
+    with pytest.raises(PipelineError, match=r"not a \.parquet file"):
+        files([both / "readings-000.csv"], "parquet")
+
+
+def test_conf_must_be_key_value(generated: Path) -> None:
+    from hotpath.pipeline.errors import PipelineError
+
+    with pytest.raises(PipelineError, match="--conf takes KEY=VALUE"):
+        job.run(discover([generated]), job.Settings(conf=("spark.archives",)))
+
+
+# -- tests that start their own session (run last: starting one stops the module's) --------
+
+
+def test_metrics_from_the_rest_api(tmp_path: Path) -> None:
+    """Spark's own figures for a job group: a groupBy shuffles, the tasks are counted."""
+    from pyspark.sql import functions as F
+
+    from hotpath.distributed.spark import metrics, tuning
+
+    written = tuning.write_skewed(tmp_path / "skewed", 4_000, devices=20, files=2)
+    readings = run([tmp_path / "skewed"], "columnar", REFERENCE)
+    hot = [d for d in readings.results()["devices"] if d["device_id"] == tuning.HOT_DEVICE]
+    assert len(written) == 2 and hot[0]["count"] > readings.rows_kept * 0.45
+
+    spark = sessions.start("local[2]", partitions=3, ui=True)
+    try:
+        spark.sparkContext.setJobGroup("test", "a shuffle")
+        frame = spark.range(10_000, numPartitions=4).withColumn("k", F.col("id") % 7)
+        assert frame.groupBy("k").count().count() == 7
+        found = metrics.of_group(spark, "test")
+    finally:
+        spark.stop()
+    assert found.jobs >= 1 and found.stages >= 2 and found.tasks >= 4 + 1
+    assert found.shuffle_write_bytes > 0 and found.shuffle_read_bytes > 0
+
+
 def test_command_writes_the_pipelines_report(tmp_path: Path, edge: Path) -> None:
     """`hotpath spark DIR --json` (its own session: run last, it replaces the module's)."""
     from hotpath.cli import main

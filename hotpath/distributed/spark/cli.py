@@ -41,6 +41,13 @@ def register(commands: argparse._SubParsersAction) -> None:
         "call per partition; default); group: groupBy(device_id).applyInArrow",
     )
     parser.add_argument("--partitions", type=int, default=4, help="shuffle partitions (default 4)")
+    parser.add_argument(
+        "--conf",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a Spark setting, e.g. spark.archives=env.tar.gz#env (repeatable)",
+    )
     parser.add_argument("--on-bad-row", choices=("error", "skip"), default="error")
     parser.add_argument("--rejects", type=Path, help="with --on-bad-row skip: the rejects file")
     parser.add_argument("--ui", action="store_true", help="keep Spark's web UI (127.0.0.1:4040)")
@@ -107,6 +114,7 @@ def _spark(args: argparse.Namespace) -> int:
         partitions=args.partitions,
         on_bad_row=args.on_bad_row,
         ui=args.ui,
+        conf=tuple(args.conf),
     )
     try:
         if args.partitions < 1:

@@ -138,6 +138,7 @@ class Settings:
     partitions: int = sessions.DEFAULT_PARTITIONS
     on_bad_row: str = "error"
     ui: bool = False
+    conf: tuple[str, ...] = ()  # KEY=VALUE Spark settings
 
 
 def run(files: Sequence[Path], settings: Settings, spark: Any = None) -> Report:
@@ -155,9 +156,15 @@ def run(files: Sequence[Path], settings: Settings, spark: Any = None) -> Report:
         why = sessions.unavailable()
         if why:
             raise PipelineError(f"Spark is unavailable: {why}")
+        conf = {}
+        for setting in settings.conf:
+            key, found, value = setting.partition("=")
+            if not found or not key:
+                raise PipelineError(f"--conf takes KEY=VALUE, not {setting!r}")
+            conf[key.strip()] = value
         spark = clock.time(
             "session",
-            lambda: sessions.start(settings.master, settings.partitions, ui=settings.ui),
+            lambda: sessions.start(settings.master, settings.partitions, settings.ui, conf),
         )
     names = [str(f) for f in files]
     try:
