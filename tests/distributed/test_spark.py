@@ -161,13 +161,15 @@ def test_metrics_from_the_rest_api(tmp_path: Path) -> None:
     assert found.shuffle_write_bytes > 0 and found.shuffle_read_bytes > 0
 
 
-def test_command_writes_the_pipelines_report(tmp_path: Path, edge: Path) -> None:
-    """`hotpath spark DIR --json` (its own session: run last, it replaces the module's)."""
+def test_command_writes_the_pipelines_report(tmp_path: Path, generated: Path) -> None:
+    """`hotpath spark DIR --json` on 20,000 readings in 7 files, as a user runs it (its own
+    session: run last, it replaces the module's); the report is the pipeline's."""
     from hotpath.cli import main
 
     out = tmp_path / "spark.json"
-    assert main(["spark", str(edge), "--json", str(out), "--quiet"]) == 0
+    assert main(["spark", str(generated), "--json", str(out), "--quiet"]) == 0
     written = json.loads(out.read_text())
     assert written["engine"]["name"] == "spark" and "session" in written["timings"]
-    want = run([edge], "columnar", REFERENCE).results()
+    assert written["rows_read"] == 20_000
+    want = run([generated], "columnar", REFERENCE).results()
     assert {k: written[k] for k in want} == json.loads(json.dumps(want))
