@@ -91,7 +91,7 @@ def spark_case(spark_rows: int) -> Iterator[dict[str, Any]]:
 
 
 def _check(variant: Any, found: Any, case: dict[str, Any]) -> str:
-    """"" when the variant's result is right, else what is wrong."""
+    """ "" when the variant's result is right, else what is wrong."""
     report: Report = case["report"]
     if variant.check == "":
         return ""

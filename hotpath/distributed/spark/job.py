@@ -113,17 +113,15 @@ def stats(readings: Any, backend: str, strategy: str, partitions: int) -> Any:
 def collect(found: Any) -> tuple[int, Devices, int]:
     """(duplicates dropped, devices, fingerprint) from the stats DataFrame: the exact merge."""
     table = found.toArrow()
-    ids = table.column("device_id")
-    device = ids.is_valid().to_numpy(zero_copy_only=False)
-    column = {name: table.column(name).to_numpy() for name in table.column_names[1:]}
+    column = {name: table.column(name).to_numpy() for name in ("dropped", "fingerprint")}
     dropped = int(column["dropped"].sum())
     partial = column["fingerprint"].astype(np.int64).view(np.uint64)
     fingerprint = int(np.sum(partial, dtype=np.uint64))  # wraps mod 2**64: the definition
-    order = np.argsort(ids.to_numpy(zero_copy_only=False)[device], kind="stable")
+    per_device = table.filter(table.column("device_id").is_valid()).sort_by("device_id")
     devices = Devices(
-        ids.to_numpy(zero_copy_only=False)[device].astype(np.int64)[order],
-        *(column[name][device][order] for name in ("count", "total", "minimum", "maximum")),
-    )
+        *(per_device.column(name).to_numpy() for name in
+          ("device_id", "count", "total", "minimum", "maximum"))
+    )  # fmt: skip
     return dropped, devices, fingerprint
 
 

@@ -31,7 +31,7 @@ def start(
     conf: dict[str, str] | None = None,
     name: str = "hotpath",
 ) -> Any:
-    """A SparkSession (an existing one with the same master is stopped first, so that the
+    """A SparkSession (an active one is stopped first, so that the
     settings given here hold). Python workers run this interpreter unless PYSPARK_PYTHON says
     otherwise: without it they would start the system python3, which lacks pyarrow and hotpath.
     On a cluster, PYSPARK_PYTHON names the interpreter of the environment shipped to the
