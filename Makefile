@@ -59,7 +59,7 @@ $(PY):
 	$(call done,virtual environment)
 
 # The editable install with every extra: again whenever a build input changes.
-EXTRAS := test,profile,postgres,wheels
+EXTRAS := test,profile,postgres,wheels,spark,dask
 BUILD_INPUTS := pyproject.toml CMakeLists.txt Cargo.toml Cargo.lock \
     $(shell git ls-files '*/CMakeLists.txt' '*.c' '*.h' '*.pyx' '*.rs' 2>/dev/null)
 $(STAMPS)/install: $(PY) $(BUILD_INPUTS)

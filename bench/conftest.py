@@ -53,6 +53,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "e.g. 1e5 or 1e5,1e7 (10 files each; the naive program only up to 1e5)",
     )
     group.addoption(
+        "--hotpath-spark",
+        type=lambda text: [int(float(s)) for s in text.split(",")],
+        default=[],
+        metavar="SIZES",
+        help="also run the Spark benchmark (bench/test_spark.py, local[2]) at these readings, "
+        "e.g. 1e6 or 1e6,1e7: built-ins, hotpath's kernels through Arrow, row and pandas UDFs "
+        "(needs the spark extra and a JDK; skipped with the reason otherwise)",
+    )
+    group.addoption(
         "--hotpath-instructions",
         action="store_true",
         help="also count each kernel's instructions per row under callgrind, one child per "

@@ -16,7 +16,13 @@ from collections.abc import Sequence
 import hotpath
 
 # Each module has register(commands): it adds its subcommands to the parser.
-ROLES = ("hotpath.pipeline.cli", "hotpath.reporting.cli", "hotpath.runs.cli", "hotpath.wheels.cli")
+ROLES = (
+    "hotpath.pipeline.cli",
+    "hotpath.reporting.cli",
+    "hotpath.runs.cli",
+    "hotpath.wheels.cli",
+    "hotpath.distributed.spark.cli",
+)
 
 
 def _backends(_: argparse.Namespace) -> int:

@@ -1,0 +1,1 @@
+"""The pipeline's job inside distributed engines (Spark, Dask): same files, same report."""
