@@ -19,7 +19,8 @@ from hotpath.pipeline import Options, PipelineError, engines, run
 from hotpath.pipeline.errors import BadInput
 from hotpath.pipeline.report import Report, mismatch, results_json
 
-pytestmark = pytest.mark.usefixtures("dask_client")  # skips without the dask extra
+# on the session's cluster; skips, with the reason, without the dask extra
+on_cluster = pytest.mark.usefixtures("dask_client")
 
 REFERENCE = ("columnar", Options(reader="stdlib", backend="python_ref", workers=1))
 
@@ -48,6 +49,7 @@ def _folder(tmp_path: Path, rows: int, devices: int, files: int) -> Path:
     return folder
 
 
+@on_cluster
 @pytest.mark.parametrize(
     ("rows", "devices", "files"),
     [(6_000, 1, 5), (30_000, 5_000, 9), (20_000, 40, 1), (3, 2, 3)],
@@ -67,6 +69,7 @@ def test_same_report_as_the_pipeline(
         assert results_json(got) == results_json(want)
 
 
+@on_cluster
 def test_sums_in_input_order(tmp_path: Path) -> None:
     """One device's readings whose sum depends on the order -- 1e16 + 1 - 1e16 + 1 is 1.0 in
     input order, 2.0 compensated, 0.0 or 2.0 in others -- spread over files read in
@@ -79,6 +82,7 @@ def test_sums_in_input_order(tmp_path: Path) -> None:
     assert results_json(got) == results_json(_reference(tmp_path))
 
 
+@on_cluster
 def test_bad_input_named_by_file_and_line(tmp_path: Path) -> None:
     folder = _folder(tmp_path, 2_000, 10, 3)
     second = sorted(folder.iterdir())[1]
@@ -101,6 +105,7 @@ def test_bad_input_named_by_file_and_line(tmp_path: Path) -> None:
         run([folder], "dask:builtins", skipping)
 
 
+@on_cluster
 def test_parquet_through_the_native_variant(tmp_path: Path) -> None:
     from hotpath.pipeline.convert import convert
 
@@ -129,6 +134,9 @@ def test_engine_names() -> None:
 def test_command_line_starts_its_own_cluster(tmp_path: Path) -> None:
     """``hotpath pipeline DIR --engine dask --json r.json`` in a fresh process: a LocalCluster
     of its own, started and stopped, its start-up timed apart."""
+    why = engines.get("dask").available()
+    if why:
+        pytest.skip(why)
     folder = _folder(tmp_path, 4_000, 20, 2)
     out = tmp_path / "r.json"
     command = [sys.executable, "-m", "hotpath", "pipeline", str(folder), "--engine", "dask",
@@ -139,3 +147,21 @@ def test_command_line_starts_its_own_cluster(tmp_path: Path) -> None:
     assert {k: written[k] for k in want} == want
     assert written["engine"]["workers"] == 2 and written["timings"]["startup"] > 0
     assert np.isfinite(written["timings"]["aggregate"])
+
+
+def test_unavailable_without_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without dask the engine says what to install, and the pipeline refuses to start."""
+    import importlib.util
+
+    real = importlib.util.find_spec
+
+    def missing(name: str, *args: object) -> object:
+        if name.split(".")[0] in ("dask", "distributed"):
+            raise ModuleNotFoundError(name)
+        return real(name, *args)
+
+    monkeypatch.setattr(importlib.util, "find_spec", missing)
+    why = engines.get("dask:builtins").available()
+    assert why == 'dask.dataframe is not installed (pip install -e ".[dask]")'
+    with pytest.raises(PipelineError, match=r"engine dask is unavailable: dask.dataframe is not"):
+        run([Path("nowhere")], "dask", Options())
