@@ -247,8 +247,14 @@ class DaskJob:
     ) -> Report:
         import dask.dataframe as dd
 
+        from hotpath.pipeline.columnar import _reader_for
+
         backend_name = options.backend or best_backend()
         backends.load(backend_name)  # unavailable: say so here, not on a worker
+        reader = _reader_for(files, options.reader)  # one format per run, as the pipeline
+        why = reader.available()
+        if why:
+            raise backends.BackendUnavailable(f"reader {reader.name} is unavailable: {why}")
         names = [str(f) for f in files]
 
         def load() -> tuple[list[Any], list[tuple[int, list[Reject], Reject | None]]]:

@@ -115,6 +115,9 @@ def test_parquet_through_the_native_variant(tmp_path: Path) -> None:
     want = _reference(folder)
     assert got.fingerprint == want.fingerprint
     assert results_json(got) == results_json(replace(want, files=got.files))
+    mixed = [sorted(folder.iterdir())[0], sorted((tmp_path / "parquet").iterdir())[1]]
+    with pytest.raises(PipelineError, match="one format per run"):
+        run(mixed, "dask", Options())
 
 
 def test_engine_names() -> None:
