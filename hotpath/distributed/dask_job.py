@@ -18,10 +18,11 @@ sums across partitions are exact ones (integer counts, the fingerprint mod 2**64
 "first")`` -> ``groupby().agg(count, sum, min, max)``. Counts, duplicates, minima, maxima and
 the fingerprint are exact (``drop_duplicates`` with one output partition keeps the first row
 in partition order, which is file order); the totals are not bit-exact and cannot be made so
-with the built-ins: pandas' grouped sum is compensated (Kahan) and Dask adds the partitions'
+with the built-ins: pandas' grouped sum is compensated and Dask adds the partitions'
 partial sums in its own tree. They agree within ``report.TOTAL_RTOL`` (the parity test says
-so). Its fingerprint, like every peer's, hands the kept rows to the fastest backend's
-``hash_rows`` (inside ``map_partitions``: no built-in computes XXH64).
+so) where the sum is well conditioned, as meters' non-negative readings are. Its
+fingerprint, like every peer's, hands the kept rows to the fastest backend's ``hash_rows``
+(inside ``map_partitions``: no built-in computes XXH64).
 
 Where it runs: with no address, a ``distributed.Client`` already made in this process (the
 benchmark's, a notebook's) if there is one, else ``dask``'s ``scheduler-address`` setting

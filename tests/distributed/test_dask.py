@@ -72,7 +72,7 @@ def test_same_report_as_the_pipeline(
 @on_cluster
 def test_sums_in_input_order(tmp_path: Path) -> None:
     """One device's readings whose sum depends on the order -- 1e16 + 1 - 1e16 + 1 is 1.0 in
-    input order, 2.0 compensated, 0.0 or 2.0 in others -- spread over files read in
+    input order, 0.0 by pandas' compensated grouped sum -- spread over files read in
     parallel and shuffled: the native variant still gives python_ref's 1.0."""
     values = [1e16, 1.0, -1e16, 1.0]
     for k, value in enumerate(values):
