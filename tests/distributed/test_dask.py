@@ -134,6 +134,20 @@ def test_engine_names() -> None:
         engines.get("dask:fastest")
 
 
+def test_scheduler_option() -> None:
+    """``--scheduler ADDRESS`` is ``--engine dask:ADDRESS``, for the dask engines only."""
+    from hotpath.pipeline.cli import _engine
+
+    assert _engine("dask", None) == "dask"
+    assert _engine("dask", "tcp://h:8786") == "dask:tcp://h:8786"
+    assert _engine("dask:builtins", "tcp://h:8786") == "dask:builtins,tcp://h:8786"
+    assert engines.get(_engine("dask:builtins", "tcp://h:8786")).address == "tcp://h:8786"
+    with pytest.raises(PipelineError, match="for the dask engines"):
+        _engine("columnar", "tcp://h:8786")
+    with pytest.raises(PipelineError, match="two schedulers"):
+        _engine("dask:tcp://a:1", "tcp://h:8786")
+
+
 def test_command_line_starts_its_own_cluster(tmp_path: Path) -> None:
     """``hotpath pipeline DIR --engine dask --json r.json`` in a fresh process: a LocalCluster
     of its own, started and stopped, its start-up timed apart."""
