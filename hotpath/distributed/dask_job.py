@@ -166,8 +166,11 @@ def session(address: str, clock: Stopwatch) -> Iterator[Any]:
             return
         address = dask.config.get("scheduler-address", None) or ""
     if address:
-        with Client(address) as client:
+        client = clock.time("startup", lambda: Client(address))  # connecting, and its imports
+        try:
             yield client
+        finally:
+            clock.time("shutdown", client.close)
         return
 
     # the scheduler runs in this process: its P2P shuffle logs every shuffle as a warning
