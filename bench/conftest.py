@@ -85,6 +85,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "else skipped with the reason) and DuckDB",
     )
     group.addoption(
+        "--hotpath-dask",
+        type=lambda text: [int(float(s)) for s in text.split(",")],
+        default=[],
+        metavar="SIZES",
+        help="also run the Dask group (bench/test_dask.py) at these readings, e.g. 1e6 or "
+        "1e6,1e7: built-ins against map_partitions with the native kernels on a LocalCluster "
+        "of 2 workers, timed on the running cluster, its start-up timed apart",
+    )
+    group.addoption(
         "--hotpath-scaling",
         action="store_true",
         help="instead of the default run, time the compiled backends at "
@@ -308,7 +317,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     timed += _EXTERNAL
     pipeline_steps = pipeline.steps(timed)
     database_rungs = database.rungs(timed)
-    apart = ("pipeline", "database")  # tables of their own
+    apart = ("pipeline", "database", "dask")  # tables of their own
     kernels = [b for b in timed if b["extra_info"].get("kind") not in apart]
     cases = [o for o in _OUTCOMES if o.kind not in apart]
     if kernels or cases:
@@ -321,6 +330,11 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         console.print(pipeline.terminal_table(pipeline_steps))
     if database_rungs:  # bench/test_database.py
         console.print(database.terminal_table(database_rungs))
+    dask_rows = [b for b in timed if b["extra_info"].get("kind") == "dask"]
+    if dask_rows:  # bench/test_dask.py
+        from dask_table import terminal_table
+
+        console.print(terminal_table(dask_rows))
     if _INSTRUCTIONS:
         from hotpath.runs import instructions
 

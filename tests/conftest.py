@@ -144,6 +144,29 @@ def locate_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[s
             return f"sqlite:{tmp_path / 'database' / 'readings.sqlite'}"
         if engine == "postgres":
             return request.getfixturevalue("postgres_url")
+        if engine.startswith("dask"):
+            request.getfixturevalue("dask_client")  # the engine runs on the session's cluster
         return engine
 
     return locate
+
+
+# -- the distributed engines (tests/distributed, and the dask engines in tests/pipeline) -----
+
+
+@pytest.fixture(scope="session")
+def dask_client() -> Iterator[object]:
+    """One LocalCluster of 2 worker processes for the session, as its default client (the
+    dask engines use it instead of starting their own); skips, with the reason, without the
+    dask extra."""
+    from hotpath.distributed import dask_job
+
+    why = dask_job.ENGINE.available()
+    if why:
+        pytest.skip(why)
+    from distributed import Client, LocalCluster
+
+    with LocalCluster(
+        n_workers=dask_job.WORKERS, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster, Client(cluster) as client:
+        yield client

@@ -1,1 +1,2 @@
-"""The pipeline's job inside distributed engines (Spark, Dask): same files, same report."""
+"""The pipeline's job inside distributed engines (Spark, Dask): same files, same report,
+exact by design."""

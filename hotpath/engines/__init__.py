@@ -2,7 +2,8 @@
 
 The peers a user would pick instead of writing the program -- polars, DuckDB, pandas -- each
 run as such a user would write them, in their own idiom (``*_job.py``); the readings in a
-database (``sqlite_db``, ``postgres_db``, sharing ``sql``); later the distributed engines.
+database (``sqlite_db``, ``postgres_db``, sharing ``sql``); the distributed ones are in
+:mod:`hotpath.distributed`.
 Each is an engine of :mod:`hotpath.pipeline.engines`: it takes the files and returns a
 :class:`~hotpath.pipeline.report.Report`, and the parity tests hold its results to everyone
 else's -- exactly for counts, duplicates, minima and maxima and the

@@ -40,6 +40,12 @@ def register(commands: argparse._SubParsersAction) -> None:
         "the user cache folder), postgres://USER@HOST/DB for a PostgreSQL server",
     )
     parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="the dask engines: a running scheduler, e.g. tcp://HOST:8786 (default: a "
+        "LocalCluster of 2 worker processes for the run); the same as --engine dask:ADDRESS",
+    )
+    parser.add_argument(
         "--reader",
         default="native",
         choices=list(readers.READERS),
@@ -127,6 +133,20 @@ def _options(args: argparse.Namespace) -> Any:
     )
 
 
+def _engine(name: str, scheduler: str | None) -> str:
+    """The engine's name with --scheduler's address in it (dask:ADDRESS, dask:VARIANT,ADDRESS)."""
+    from hotpath.pipeline import PipelineError, engines
+
+    if scheduler is None:
+        return name
+    base, parameter = engines.split(name)
+    if base != "dask":
+        raise PipelineError(f"--scheduler is for the dask engines, not {name!r}")
+    if "://" in parameter:
+        raise PipelineError(f"two schedulers: --scheduler {scheduler} and --engine {name}")
+    return f"dask:{parameter},{scheduler}" if parameter else f"dask:{scheduler}"
+
+
 def _pipeline(args: argparse.Namespace) -> int:
     from hotpath.backends import BackendUnavailable
     from hotpath.pipeline import PipelineError, run
@@ -136,11 +156,12 @@ def _pipeline(args: argparse.Namespace) -> int:
 
     try:
         options = _options(args)
+        engine = _engine(args.engine, args.scheduler)
         with progress_bar(args.paths, enabled=not args.quiet) as tick:
             if tick is not None:
                 options = dataclasses.replace(options, progress=tick)
             with profiled(args.profile, args.memory_profile):
-                report = run(args.paths, args.engine, options)
+                report = run(args.paths, engine, options)
     except (PipelineError, BackendUnavailable, KeyError) as error:
         message = error.args[0] if isinstance(error, KeyError) else error
         print(f"hotpath pipeline: error: {message}", file=sys.stderr)

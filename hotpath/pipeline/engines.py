@@ -4,7 +4,7 @@ Every engine reads the same files and returns the same :class:`Report` (its ``re
 identical across engines: the parity tests prove it). Adding an engine: a module with an
 ``ENGINE`` object (see :class:`Engine`) and one line in ``ENGINES``. The in-process ladder
 lives in ``hotpath.pipeline``; other systems doing the same job (polars, DuckDB, pandas, the
-databases, Spark, Dask) in ``hotpath.engines``.
+databases) in ``hotpath.engines``, the distributed ones (Spark, Dask) in ``hotpath.distributed``.
 
 An engine that needs a place to work takes it in its name: ``sqlite:PATH``, or a URL whose
 scheme names the engine (``postgres://user@host/db``). :func:`get` hands the part after the
@@ -32,6 +32,7 @@ ENGINES = {
     "pandas": "hotpath.engines.pandas_job",
     "sqlite": "hotpath.engines.sqlite_db",
     "postgres": "hotpath.engines.postgres_db",
+    "dask": "hotpath.distributed.dask_job",
 }
 DEFAULT = "columnar"
 # URL schemes that name an engine under another name
@@ -69,9 +70,10 @@ class Engine(Protocol):
 
 def split(name: str) -> tuple[str, str]:
     """(engine, parameter): ``sqlite:PATH`` -> ("sqlite", PATH); a URL -> (its scheme's
-    engine, the URL); a plain name -> (name, "")."""
+    engine, the URL); a plain name -> (name, ""). A parameter may itself hold a URL
+    (``dask:tcp://host:8786``): a scheme with a colon in it is a name and its parameter."""
     scheme, found, _ = name.partition("://")
-    if found:
+    if found and ":" not in scheme:
         return SCHEMES.get(scheme, scheme), name
     engine, _, parameter = name.partition(":")
     return SCHEMES.get(engine, engine), parameter

@@ -96,7 +96,9 @@ def print_summary(report: Report, top: int, rejects: Path | None, json_path: Pat
             )
         console.print(table)
     timings = report.timings
-    stages = " · ".join(f"{s} {_seconds(timings[s])}" for s in STAGES if s in timings)
+    # a cluster's start-up and shut-down (the distributed engines) around the stages
+    shown = ("startup", *STAGES, "shutdown")
+    stages = " · ".join(f"{s} {_seconds(timings[s])}" for s in shown if s in timings)
     line = f"time {_seconds(timings.get('total', 0.0))} ({stages})"
     if report.cache:
         c = report.cache

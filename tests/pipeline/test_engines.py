@@ -26,6 +26,12 @@ LADDER = [
     ("columnar", Options(reader="stdlib", backend="numpy_impl", workers=2)),  # processes
 ]
 PEERS = [(name, Options()) for name in ("polars", "duckdb", "pandas")]
+# on a cluster (the dask_client fixture, through locate_engine): exact, and the built-ins
+DISTRIBUTED = [
+    ("dask", Options()),
+    ("dask", Options(reader="stdlib", backend="python_ref")),
+    ("dask:builtins", Options()),
+]
 # the readings in a database: each run gets its own place (the locate_engine fixture)
 DATABASES = [("sqlite", Options()), ("sqlite", Options(reader="stdlib")), ("postgres", Options())]
 
@@ -55,7 +61,7 @@ def _run(engine: str, options: Options, folder: Path) -> Report:
     return run([folder], engine, options)
 
 
-@pytest.mark.parametrize("case", LADDER + PEERS + DATABASES, ids=_id)
+@pytest.mark.parametrize("case", LADDER + PEERS + DATABASES + DISTRIBUTED, ids=_id)
 @pytest.mark.parametrize("dataset", ["edge", "generated"])
 def test_same_report(
     case: tuple[str, Options],
