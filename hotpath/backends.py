@@ -59,7 +59,7 @@ BACKENDS: tuple[Backend, ...] = (
     ),
     Backend(
         "numba_impl.parallel",
-        "Numba @njit(parallel=True), prange; factorize and xxh64 sequential",
+        "Numba @njit(parallel=True), prange; factorize sequential",
         "none",
         raw="numba_impl.parallel._kernels",
         hash_tables=True,
@@ -88,7 +88,7 @@ BACKENDS: tuple[Backend, ...] = (
     ),
     Backend(
         "rust_ext.parallel",
-        "Rust, rayon thread pools, GIL released; factorize and xxh64 sequential",
+        "Rust, rayon thread pools, GIL released; factorize sequential",
         "cargo (the rust_ext crate, with rayon)",
         raw="rust_ext.parallel._raw",
         hash_tables=True,

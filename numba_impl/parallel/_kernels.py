@@ -6,7 +6,7 @@
   block of row numbers is compacted, then summed), since with interleaved devices a branch
   would mispredict every other row. Every worker checks every id, so each stops at the same
   first bad row.
-- ``duplicates``: a stable scatter of the row numbers by the top bits of the keyed hash
+- ``duplicates``: a stable scatter of the rows' keys by the top bits of the keyed hash
   (hotpath.hashkey) into partitions, row order kept inside each; then numba_impl's sequential
   kernel on each partition -- its keyed, probe-bounded table with the sort fallback, in a
   cache-sized table. Equal rows share a hash and so a partition, which decides "first" in row
@@ -104,6 +104,10 @@ def _aggregate_into(device_id, kwh, count, total, minimum, maximum, workers):
 
 @_pjit
 def _duplicates_into(device_id, timestamp, k0, k1, out, workers, partition_bits):
+    # Every pass streams: (1) each chunk notes its rows' partitions and counts them; (2) each
+    # chunk copies its keys to their partition's place (partition-major, chunk-minor: each
+    # partition in row order); (3) the sequential kernel on each partition; (4) each chunk
+    # reads its rows' marks back, partition by partition in the same order.
     n = len(device_id)
     partitions = 1 << partition_bits
     shift = np.uint64(64 - partition_bits)
@@ -115,38 +119,38 @@ def _duplicates_into(device_id, timestamp, k0, k1, out, workers, partition_bits)
             p = np.int32(sequential._keyed_hash(device_id[i], timestamp[i], k0, k1) >> shift)
             part[i] = p
             counts[c, p] += 1
-    # Partition-major, chunk-minor offsets: a stable scatter (each partition in row order).
-    offsets = np.empty((workers, partitions), np.int64)
+    begin = np.empty((workers, partitions), np.int64)
     starts = np.empty(partitions + 1, np.int64)
     at = 0
     for p in range(partitions):
         starts[p] = at
         for c in range(workers):
-            offsets[c, p] = at
+            begin[c, p] = at
             at += counts[c, p]
     starts[partitions] = at
-    rows = np.empty(n, np.int64)
+    ids = np.empty(n, np.uint32)
+    stamps = np.empty(n, np.int64)
     for c in prange(workers):
+        cursor = begin[c].copy()
         for i in range(c * chunk, min(n, (c + 1) * chunk)):
-            p = part[i]
-            rows[offsets[c, p]] = i
-            offsets[c, p] += 1
+            j = cursor[part[i]]
+            ids[j] = device_id[i]
+            stamps[j] = timestamp[i]
+            cursor[part[i]] = j + 1
+    marks = np.empty(n, np.bool_)
     probes = 0
     fallbacks = 0
     for p in prange(partitions):
-        a = starts[p]
-        m = starts[p + 1] - a
-        ids = np.empty(m, np.uint32)
-        stamps = np.empty(m, np.int64)
-        for j in range(m):
-            ids[j] = device_id[rows[a + j]]
-            stamps[j] = timestamp[rows[a + j]]
-        marks = np.empty(m, np.bool_)
-        found, sorted_ = sequential._duplicates_into(ids, stamps, k0, k1, marks)
-        for j in range(m):
-            out[rows[a + j]] = marks[j]
+        a, b = starts[p], starts[p + 1]
+        found, sorted_ = sequential._duplicates_into(ids[a:b], stamps[a:b], k0, k1, marks[a:b])
         probes += found
         fallbacks += sorted_
+    for c in prange(workers):
+        cursor = begin[c].copy()
+        for i in range(c * chunk, min(n, (c + 1) * chunk)):
+            j = cursor[part[i]]
+            out[i] = marks[j]
+            cursor[part[i]] = j + 1
     return probes, fallbacks
 
 

@@ -6,7 +6,7 @@
 //!   sum as the sequential kernel's. No float is ever merged from two workers. The keep test is
 //!   branch-free (a block of row numbers is compacted first, then summed): with devices
 //!   interleaved, a branch would mispredict every other row.
-//! - `duplicates`: a stable scatter of the row numbers by the top bits of the keyed hash into
+//! - `duplicates`: a stable scatter of the rows' keys by the top bits of the keyed hash into
 //!   partitions (row order kept inside each), then the sequential kernel on each partition:
 //!   its keyed, probe-bounded table with the sort fallback, in an L2-sized table. Equal rows
 //!   share a hash, so a partition holds every copy of its keys, and "first" is decided in row
@@ -164,15 +164,20 @@ fn aggregate_range(
     Ok(())
 }
 
-/// A pointer that workers may share to write disjoint elements of one output.
-#[derive(Clone, Copy)]
-struct Shared(*mut bool);
-// SAFETY: only used to write elements that no other worker writes (see `duplicates`).
-unsafe impl Send for Shared {}
-unsafe impl Sync for Shared {}
+/// One chunk's rows of one partition, in row order.
+#[derive(Default)]
+struct Keys {
+    ids: Vec<u32>,
+    stamps: Vec<i64>,
+}
 
 /// As [`crate::duplicates::duplicates`] (the same marks; probes and fallbacks summed over the
 /// partitions, a fallback being one partition sorted), with `threads` workers.
+///
+/// Three passes, each streaming: (1) each worker's chunk of rows notes every row's partition
+/// and appends its key to the chunk's list for that partition; (2) each partition joins its
+/// chunks' lists in chunk order (so its rows are in row order) and runs the sequential kernel;
+/// (3) each chunk reads its rows' marks back, partition by partition in the same order.
 pub fn duplicates(
     device_id: &[u32],
     timestamp: &[i64],
@@ -181,79 +186,95 @@ pub fn duplicates(
     threads: usize,
 ) -> Result<Result<(u64, u64), TryReserveError>, String> {
     let n = out.len();
-    if threads <= 1 || n < MIN_ROWS || u32::try_from(n).is_err() {
+    if threads <= 1 || n < MIN_ROWS {
         return Ok(crate::duplicates::duplicates(
             device_id, timestamp, key, out,
         ));
     }
     let (device_id, timestamp) = (&device_id[..n], &timestamp[..n]);
-    // ~2^15 rows a partition (a 512 KiB table), at least 4 per worker for balance.
-    let partitions = (n >> 15).clamp(4 * threads, 4096).next_power_of_two();
+    // ~2^15 rows a partition (a 512 KiB table), at least 4 per worker for balance; at most
+    // 2^16, so a partition number fits in a u16.
+    let partitions = (n >> 15).clamp(4 * threads, 1 << 16).next_power_of_two();
     let shift = u64::BITS - partitions.trailing_zeros();
+    let chunk = n.div_ceil(threads);
     let pool = pool(threads)?;
     Ok(pool.install(|| {
-        // 1. Stable scatter: every chunk of rows lists its rows by partition, in row order.
-        let chunk = n.div_ceil(threads);
-        let lists: Vec<Result<Vec<Vec<u32>>, TryReserveError>> = (0..threads)
-            .into_par_iter()
-            .map(|c| {
-                let rows = c * chunk..((c + 1) * chunk).min(n);
-                let mut lists: Vec<Vec<u32>> = Vec::new();
+        let mut part: Vec<u16> = Vec::new();
+        part.try_reserve_exact(n)?;
+        part.resize(n, 0);
+        // 1. Scatter, stably: every chunk's keys by partition, in row order.
+        let lists: Vec<Result<Vec<Keys>, TryReserveError>> = part
+            .par_chunks_mut(chunk)
+            .enumerate()
+            .map(|(c, part)| {
+                let start = c * chunk;
+                let mut lists: Vec<Keys> = Vec::new();
                 lists.try_reserve_exact(partitions)?;
-                let expected = rows.len() / partitions + rows.len() / (4 * partitions) + 16;
+                let expected = part.len() / partitions + part.len() / (4 * partitions) + 16;
                 for _ in 0..partitions {
-                    let mut list = Vec::new();
-                    list.try_reserve_exact(expected)?;
-                    lists.push(list);
+                    let mut keys = Keys::default();
+                    keys.ids.try_reserve_exact(expected)?;
+                    keys.stamps.try_reserve_exact(expected)?;
+                    lists.push(keys);
                 }
-                for i in rows {
-                    let p = (keyed_hash(device_id[i], timestamp[i], key) >> shift) as usize;
-                    let list = &mut lists[p];
-                    list.try_reserve(1)?;
-                    list.push(i as u32);
+                let rows = device_id[start..].iter().zip(&timestamp[start..]);
+                for (p_of_row, (&id, &ts)) in part.iter_mut().zip(rows) {
+                    let p = (keyed_hash(id, ts, key) >> shift) as usize;
+                    *p_of_row = p as u16;
+                    let keys = &mut lists[p];
+                    keys.ids.try_reserve(1)?;
+                    keys.stamps.try_reserve(1)?;
+                    keys.ids.push(id);
+                    keys.stamps.push(ts);
                 }
                 Ok(lists)
             })
             .collect();
         let lists = lists.into_iter().collect::<Result<Vec<_>, _>>()?;
-        // 2. Each partition: its rows in order (chunk by chunk), the sequential kernel on them,
-        //    its marks written back to those rows.
-        let shared = Shared(out.as_mut_ptr());
-        let stats: Vec<Result<(u64, u64), TryReserveError>> = (0..partitions)
+        // 2. Each partition: its rows in row order, the sequential kernel on them.
+        let found: Vec<Result<(Vec<bool>, u64, u64), TryReserveError>> = (0..partitions)
             .into_par_iter()
             .map(|p| {
-                let m: usize = lists.iter().map(|l| l[p].len()).sum();
-                let (mut ids, mut stamps, mut rows) = (Vec::new(), Vec::new(), Vec::new());
+                let m: usize = lists.iter().map(|l| l[p].ids.len()).sum();
+                let (mut ids, mut stamps, mut marks) = (Vec::new(), Vec::new(), Vec::new());
                 ids.try_reserve_exact(m)?;
                 stamps.try_reserve_exact(m)?;
-                rows.try_reserve_exact(m)?;
-                for l in &lists {
-                    for &i in &l[p] {
-                        ids.push(device_id[i as usize]);
-                        stamps.push(timestamp[i as usize]);
-                        rows.push(i);
-                    }
-                }
-                let mut marks = Vec::new();
                 marks.try_reserve_exact(m)?;
-                marks.resize(m, false);
-                let found = crate::duplicates::duplicates(&ids, &stamps, key, &mut marks)?;
-                let out = shared;
-                for (&i, &mark) in rows.iter().zip(&marks) {
-                    // SAFETY: i < n (a row number of this call), and each row is in exactly
-                    // one partition's list, so no two workers write the same element; `out`
-                    // is not otherwise accessed until every worker is done.
-                    unsafe { *out.0.add(i as usize) = mark };
+                for l in &lists {
+                    ids.extend_from_slice(&l[p].ids);
+                    stamps.extend_from_slice(&l[p].stamps);
                 }
-                Ok(found)
+                marks.resize(m, false);
+                let (probes, fallbacks) =
+                    crate::duplicates::duplicates(&ids, &stamps, key, &mut marks)?;
+                Ok((marks, probes, fallbacks))
             })
             .collect();
-        let mut total = (0, 0);
-        for found in stats {
-            let (probes, fallbacks) = found?;
-            total = (total.0 + probes, total.1 + fallbacks);
+        let found = found.into_iter().collect::<Result<Vec<_>, _>>()?;
+        // 3. Each chunk's marks, read back in row order: chunk c's rows of partition p follow
+        //    those of the chunks before it.
+        let mut first: Vec<Vec<usize>> = Vec::with_capacity(lists.len());
+        let mut at = vec![0usize; partitions];
+        for l in &lists {
+            first.push(at.clone());
+            for (p, keys) in l.iter().enumerate() {
+                at[p] += keys.ids.len();
+            }
         }
-        Ok(total)
+        drop(lists);
+        out.par_chunks_mut(chunk)
+            .zip(part.par_chunks(chunk))
+            .zip(first.into_par_iter())
+            .for_each(|((out, part), mut cursor)| {
+                for (mark, &p) in out.iter_mut().zip(part) {
+                    let p = p as usize;
+                    *mark = found[p].0[cursor[p]];
+                    cursor[p] += 1;
+                }
+            });
+        let probes = found.iter().map(|f| f.1).sum();
+        let fallbacks = found.iter().map(|f| f.2).sum();
+        Ok((probes, fallbacks))
     }))
 }
 
