@@ -18,8 +18,8 @@
 The thread count is ``hotpath.threads.count()``, read at every call and capped at
 ``numba.config.NUMBA_NUM_THREADS`` (Numba's pool is sized once, at start). Fewer than
 ``MIN_ROWS`` rows, or one thread, run the sequential kernel. Calls from several Python threads
-take turns (a lock): Numba's default workqueue threading layer is not thread-safe, and each
-call already uses every thread it is given.
+take turns (a lock): Numba's workqueue threading layer, its fallback where neither OpenMP nor
+TBB is found, is not thread-safe, and each call already uses every thread it is given.
 """
 
 from __future__ import annotations

@@ -251,11 +251,16 @@ def test_select() -> None:
 
 def test_every_backend_has_a_wheel() -> None:
     """Every registered backend of the base set-up has its own wheel and is in the all-in-one
-    import timing (optional ones need a toolchain beyond it, and have no wheel of their own)."""
+    import timing (optional ones need a toolchain beyond it, and have no wheel of their own).
+    A parallel variant is a subpackage of its technology's folder, so it ships in that wheel."""
     optional = {b.name for b in backends.BACKENDS if getattr(b, "optional", False)}
-    assert set(backends.NAMES) - optional <= set(packages.NAMES)
+    sequential = {b.name for b in backends.BACKENDS if not b.parallel} - optional
+    assert sequential <= set(packages.NAMES)
+    for variant in backends.parallel():
+        assert variant.name.startswith(f"{variant.parallel_of}.")
+        assert variant.parallel_of in packages.NAMES or variant.parallel_of in optional
     all_in_one = next(p for p in packages.PACKAGES if p.name == packages.ALL_IN_ONE)
-    assert set(all_in_one.imports) == set(backends.NAMES) - optional
+    assert set(all_in_one.imports) == sequential
 
 
 def test_cli_rejects_unknown_package(capsys: pytest.CaptureFixture[str]) -> None:
