@@ -16,13 +16,27 @@ import pytest
 from rich.console import Console
 
 import hotpath
-from hotpath import backends, data, records
+from hotpath import backends, data, records, threads
 from hotpath.reporting import database, pipeline, rows, summary
+from hotpath.reporting import threads as by_threads
 
 XXH64_SIZES = (2**20, 64 * 2**20)
 SCALING_SIZES = (10_000, 100_000, 1_000_000, 10_000_000)
 SCALING_IMPLEMENTATIONS = ("numpy_impl", "numba_impl", "cffi_ext", "cython_ext", "rust_ext")
 PAIRWISE_SIZE = 5_000  # the O(n^2) row and python_ref against it
+# --hotpath-threads: the kernels a parallel variant may parallelize (xxh64 is one stream)
+THREAD_KERNELS = ("aggregate", "duplicates", "hash_rows", "factorize")
+
+
+def _counts(text: str) -> list[int]:
+    counts = sorted({int(part) for part in text.split(",") if part.strip()})
+    if not counts or counts[0] < 1:
+        raise ValueError(f"expected thread counts >= 1, e.g. 1,2,4; got {text!r}")
+    return counts
+
+
+def _sizes(text: str) -> list[int]:
+    return [int(float(part)) for part in text.split(",")]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -92,6 +106,25 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="also run the Dask group (bench/test_dask.py) at these readings, e.g. 1e6 or "
         "1e6,1e7: built-ins against map_partitions with the native kernels on a LocalCluster "
         "of 2 workers, timed on the running cluster, its start-up timed apart",
+    )
+    group.addoption(
+        "--hotpath-threads",
+        type=_counts,
+        nargs="?",
+        const=sorted({1, threads.available()}),
+        default=None,
+        metavar="COUNTS",
+        help="also time every parallel variant (hotpath.backends.parallel()) at these thread "
+        "counts, e.g. 1,2,4 (alone: 1 and the cores available), beside its sequential "
+        "backend, at --hotpath-threads-at rows; each case parity-checked; speedup and "
+        "efficiency in the summary and RESULTS.md",
+    )
+    group.addoption(
+        "--hotpath-threads-at",
+        type=_sizes,
+        default=None,
+        metavar="SIZES",
+        help="readings for --hotpath-threads, e.g. 1e6,1e7 (default: --hotpath-size)",
     )
     group.addoption(
         "--hotpath-scaling",
@@ -213,6 +246,13 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             for n, keys, s in cases
         ]
         metafunc.parametrize("crafted_case", cases, ids=ids)
+    if "threads_case" in metafunc.fixturenames:
+        cases = thread_cases(metafunc.config)
+        ids = [
+            f"{k}-{records.size_label(k, s)}-{n}-" + (f"{t}t" if t else "sequential")
+            for n, k, s, t in cases
+        ]
+        metafunc.parametrize("threads_case", cases, ids=ids)
     if "case" not in metafunc.fixturenames:
         return
     from implementations import IMPLEMENTATIONS
@@ -241,6 +281,23 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         for n, k, s, b in cases
     ]
     metafunc.parametrize("case", cases, ids=ids)
+
+
+def thread_cases(config: pytest.Config) -> list[tuple[str, str, int, int]]:
+    """--hotpath-threads: (backend, kernel, rows, threads) for every parallel variant at every
+    thread count, and its sequential backend once (threads 0) beside it."""
+    counts = config.getoption("--hotpath-threads")
+    if not counts:
+        return []
+    sizes = config.getoption("--hotpath-threads-at") or [int(config.getoption("--hotpath-size"))]
+    cases: list[tuple[str, str, int, int]] = []
+    for size in sizes:
+        for kernel in THREAD_KERNELS:
+            for variant in backends.parallel():
+                if (variant.parallel_of, kernel, size, 0) not in cases:
+                    cases.append((variant.parallel_of, kernel, size, 0))
+                cases += [(variant.name, kernel, size, count) for count in counts]
+    return cases
 
 
 @pytest.fixture(scope="session")
@@ -317,7 +374,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     timed += _EXTERNAL
     pipeline_steps = pipeline.steps(timed)
     database_rungs = database.rungs(timed)
-    apart = ("pipeline", "database", "dask")  # tables of their own
+    apart = ("pipeline", "database", "dask", by_threads.KIND)  # tables of their own
     kernels = [b for b in timed if b["extra_info"].get("kind") not in apart]
     cases = [o for o in _OUTCOMES if o.kind not in apart]
     if kernels or cases:
@@ -326,6 +383,9 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
             console.print(line)
         for line in rows.summary_notes(kernels):
             console.print(line, markup=False)
+    scaled = by_threads.scaled(by_threads.points(timed))
+    if scaled:  # --hotpath-threads
+        console.print(by_threads.terminal_table(scaled))
     if pipeline_steps:  # bench/test_pipeline.py: a table of its own
         console.print(pipeline.terminal_table(pipeline_steps))
     if database_rungs:  # bench/test_database.py

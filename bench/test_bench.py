@@ -32,7 +32,7 @@ from implementations import (
     transfer_rows,
 )
 
-from hotpath import backends, parity, pools, records
+from hotpath import backends, parity, pools, records, threads
 from hotpath.runs import driver, runtimes
 
 # seconds; slower calls are timed over a few rounds only. Judged on a warm call: the first
@@ -326,3 +326,68 @@ def test_instructions(request: pytest.FixtureRequest, instruction_counts: dict) 
     if why:
         pytest.skip(why)
     instruction_counts.update(instructions.count_all(backends.NAMES))
+
+
+# Above python_ref's limit the thread cases are checked against numpy_impl, exact and written
+# independently of every compiled backend.
+THREADS_REFERENCE_ROWS = BY_NAME[backends.REFERENCE].max_rows or 0
+
+
+@cache
+def threads_reference(kernel: str, size: int) -> tuple[str, Any]:
+    """(who answered, the answer) a thread case is checked against."""
+    name = backends.REFERENCE if size <= THREADS_REFERENCE_ROWS else "numpy_impl"
+    impl = BY_NAME[name]
+    got = prepare(impl, kernel, readings(size), b"")()
+    return name, as_contract(impl, kernel, got, readings(size).n_devices)
+
+
+def test_threads(
+    benchmark: Any,
+    threads_case: tuple[str, str, int, int],
+    outcomes: list,
+    request: pytest.FixtureRequest,
+) -> None:
+    """--hotpath-threads: a parallel variant at one thread count, or (threads 0) its
+    sequential backend, parity-checked first, then timed (hotpath.reporting.threads)."""
+    name, kernel, size, count = threads_case
+    impl = BY_NAME[name]
+    backend = backends.get(name)
+    shown = f"{name} @{count} threads" if count else f"{name} (sequential)"
+    outcome = records.Outcome(shown, "threads", kernel, size)
+    outcomes.append(outcome)
+    benchmark.group = f"{records.group(kernel, size)} · threads"
+    benchmark.extra_info.update(
+        {
+            **outcome.info(impl.timed),
+            "implementation": name,
+            "threads": count,
+            "parallel_of": backend.parallel_of,
+        }
+    )
+    unavailable = impl.available()
+    if unavailable:
+        outcome.status = f"skipped: {unavailable}"
+        pytest.skip(outcome.status)
+    with threads.using(count or 1):  # a sequential backend ignores it
+        try:
+            call = prepare(impl, kernel, readings(size), b"")
+            started = time.perf_counter()
+            got = call()
+            first_call = time.perf_counter() - started
+            checked_against, want = threads_reference(kernel, size)
+            mismatch = parity.mismatch(
+                kernel, as_contract(impl, kernel, got, readings(size).n_devices), want
+            )
+        except Exception as error:
+            outcome.status = _error(error)
+            raise
+        outcome.status = benchmark.extra_info["parity"] = (
+            "ok" if mismatch is None else f"mismatch: {mismatch}"
+        )
+        benchmark.extra_info.update(first_call_s=first_call, checked_against=checked_against)
+        if mismatch:
+            pytest.fail(f"{shown} {kernel}: {mismatch} (against {checked_against}) -- not timed")
+        started = time.perf_counter()
+        call()
+        _time(benchmark, call, time.perf_counter() - started, 1, 1, request.config)

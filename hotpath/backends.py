@@ -58,6 +58,14 @@ BACKENDS: tuple[Backend, ...] = (
         hash_tables=True,
     ),
     Backend(
+        "numba_impl.parallel",
+        "Numba @njit(parallel=True), prange; factorize sequential",
+        "none",
+        raw="numba_impl.parallel._kernels",
+        hash_tables=True,
+        parallel_of="numba_impl",
+    ),
+    Backend(
         "cffi_ext",
         "C99 through cffi, API mode",
         "CMake, cffi-generated wrapper",
@@ -95,6 +103,14 @@ BACKENDS: tuple[Backend, ...] = (
         "cargo (maturin standalone)",
         raw="rust_ext._kernels",
         hash_tables=True,
+    ),
+    Backend(
+        "rust_ext.parallel",
+        "Rust, rayon thread pools, GIL released; factorize sequential",
+        "cargo (the rust_ext crate, with rayon)",
+        raw="rust_ext.parallel._raw",
+        hash_tables=True,
+        parallel_of="rust_ext",
     ),
     Backend(
         "wasm_ext",

@@ -17,6 +17,8 @@ fn main() {
         "unknown".to_owned()
     });
     println!("cargo::rustc-env=HOTPATH_BUILD_INFO={rustc}, pyo3 {pyo3}");
+    let rayon = locked_version("rayon").unwrap_or_else(|| "unknown".to_owned());
+    println!("cargo::rustc-env=HOTPATH_RAYON_VERSION={rayon}");
     println!("cargo::rerun-if-changed=build.rs");
 }
 

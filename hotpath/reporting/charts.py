@@ -399,3 +399,92 @@ def scaling_figure(run: Run) -> Figure | None:
         color="#777777",
     )
     return figure
+
+
+def threads_figure(run: Run) -> Figure | None:
+    """Speedup over the sequential backend against threads, one panel per kernel, a line per
+    parallel variant and size, the dotted diagonal perfect scaling. The x axis has every thread
+    count the run timed, so a run on more cores extends it by itself. None when the run has no
+    parallel variant timed at two thread counts or more."""
+    from matplotlib.lines import Line2D
+    from matplotlib.ticker import FixedLocator
+
+    from hotpath.reporting import threads
+
+    found = [s for s in threads.scaled(threads.points(run.benchmarks)) if s.speedup is not None]
+    counts = threads.thread_counts(found)
+    if len(counts) < 2:
+        return None
+    kernels = sorted({s.kernel for s in found})
+    variants = sorted({s.variant for s in found})
+    sizes = sorted({s.size for s in found})
+    colours = _colours([_technology(v) for v in variants])
+    styles = ("-", "--", "-.", ":")
+    height, width = 5.0, max(6.0, 4.4 * len(kernels))
+    figure = _new_figure(width, height)
+    axes = figure.subplots(1, len(kernels), sharey=True, squeeze=False)[0]
+    figure.subplots_adjust(
+        left=0.07, right=0.99, top=1 - 1.05 / height, bottom=1.3 / height, wspace=0.08
+    )
+    top = max(counts[-1], max(s.speedup or 0 for s in found)) * 1.1
+    for ax, kernel in zip(axes, kernels):
+        _style(ax)
+        ax.plot(counts, counts, color="#888888", linestyle=":", linewidth=1.2)
+        for variant in variants:
+            for size_index, size in enumerate(sizes):
+                line = sorted(
+                    (s.threads, s.speedup)
+                    for s in found
+                    if (s.kernel, s.variant, s.size) == (kernel, variant, size)
+                )
+                if not line:
+                    continue
+                xs, ys = zip(*line)
+                ax.plot(
+                    xs,
+                    ys,
+                    marker="o",
+                    markersize=5,
+                    linewidth=2,
+                    color=colours[_technology(variant)],
+                    linestyle=styles[size_index % len(styles)],
+                )
+        ax.xaxis.set_major_locator(FixedLocator(counts))
+        ax.set_xlim(counts[0] - 0.3, counts[-1] + 0.3)
+        ax.set_ylim(0, top)
+        ax.grid(color="#dddddd", linewidth=0.8)
+        ax.set_axisbelow(True)
+        ax.set_title(kernel, loc="left", fontsize=12, weight="bold")
+        ax.set_xlabel("threads", fontsize=10)
+    axes[0].set_ylabel("speedup over the sequential backend", fontsize=10)
+    _title_block(figure, height, "Scaling by threads (dotted: perfect scaling)", run.caption())
+    handles = [
+        Line2D([], [], color=colours[_technology(v)], marker="o", linewidth=2, label=v)
+        for v in variants
+    ]
+    handles += [
+        Line2D(
+            [],
+            [],
+            color="#555555",
+            linewidth=1.5,
+            linestyle=styles[i % len(styles)],
+            label=f"{size_label('aggregate', size)} rows",
+        )
+        for i, size in enumerate(sizes)
+    ]
+    figure.legend(
+        handles=handles,
+        loc="center",
+        ncol=len(handles),
+        frameon=False,
+        fontsize=9.5,
+        bbox_to_anchor=(0.5, 0.45 / height),
+    )
+    return figure
+
+
+def _technology(variant: str) -> str:
+    """A parallel variant is drawn in its technology's colour: ``rust_ext.parallel`` as
+    ``rust_ext``."""
+    return variant.split(".")[0]

@@ -11,7 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from hotpath.records import LIMIT_GROUP, Outcome, size_label
-from hotpath.reporting.charts import implementation_order, scaling_figure, speedup_figure
+from hotpath.reporting import threads
+from hotpath.reporting.charts import (
+    implementation_order,
+    scaling_figure,
+    speedup_figure,
+    threads_figure,
+)
 from hotpath.reporting.markdown import markdown_table
 from hotpath.reporting.rows import (
     BASELINE,
@@ -329,7 +335,13 @@ def _skipped(untimed: list[Outcome]) -> list[str]:
     return [*lines, ""]
 
 
-def markdown(main: Run, scaling: Run | None, speedup_chart: bool, wheels: bool = False) -> str:
+def markdown(
+    main: Run,
+    scaling: Run | None,
+    speedup_chart: bool,
+    wheels: bool = False,
+    threads_chart: bool = False,
+) -> str:
     rows = report_rows(main.benchmarks)
     cases = main.cases
     untimed = untimed_cases(main.benchmarks, cases)
@@ -407,6 +419,9 @@ def markdown(main: Run, scaling: Run | None, speedup_chart: bool, wheels: bool =
         lines.append("")
     if scaling is not None:
         lines += _scaling_section(scaling, main)
+    by_threads = threads.scaled(threads.points(main.benchmarks))
+    if by_threads:
+        lines += threads.section(by_threads, threads_chart)
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -425,8 +440,16 @@ def write_report(storage: Path, out: Path, paths: Sequence[Path] = ()) -> list[P
     if curves is not None:
         curves.savefig(out / "scaling.png")
         written.append(out / "scaling.png")
+    by_threads = threads_figure(main)
+    if by_threads is not None:
+        by_threads.savefig(out / "threads.png")
+        written.append(out / "threads.png")
     markdown_text = markdown(
-        main, scaling if curves else None, speedup is not None, (out / "WHEELS.md").exists()
+        main,
+        scaling if curves else None,
+        speedup is not None,
+        (out / "WHEELS.md").exists(),
+        threads_chart=by_threads is not None,
     )
     (out / "RESULTS.md").write_text(markdown_text, encoding="utf-8")
     return [out / "RESULTS.md", *written]

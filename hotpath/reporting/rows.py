@@ -153,7 +153,7 @@ def rows(benchmarks: list[dict[str, Any]]) -> list[Row]:
     out = []
     for bench in benchmarks:
         info, stats = bench["extra_info"], bench["stats"]
-        if "kernel" not in info:
+        if "kernel" not in info or info.get("kind") == "threads":  # reporting.threads' own
             continue
         out.append(
             Row(

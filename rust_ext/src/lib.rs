@@ -13,6 +13,7 @@ mod csv;
 mod duplicates;
 mod factorize;
 mod hash;
+mod parallel;
 mod xxh64;
 
 use numpy::{Element, PyArray1, PyArrayMethods, PyUntypedArrayMethods};
@@ -285,5 +286,166 @@ mod _kernels {
         let rejects: Vec<_> = outcome.rejects.iter().map(reject).collect();
         let file_error = outcome.file_error.as_ref().map(reject);
         (outcome.rows, outcome.rows_read, outcome.width, rejects, file_error).into_pyobject(py)
+    }
+
+    /// The parallel variant's kernels (rust_ext.parallel): the same arguments and checks as the
+    /// sequential ones above, plus the thread count (hotpath.threads.count(), read by the
+    /// Python side at every call); rayon, one pool per thread count, the GIL released.
+    #[pymodule]
+    mod parallel {
+        use super::super::{check_disjoint, check_lengths, hash_key, span};
+        use numpy::{PyReadonlyArray1, PyReadwriteArray1};
+        use pyo3::exceptions::{PyMemoryError, PyRuntimeError, PyValueError};
+        use pyo3::prelude::*;
+
+        /// The sequential module's toolchain and the rayon version (Cargo.lock's).
+        #[pymodule_export]
+        const BUILD_INFO: &str = concat!(
+            env!("HOTPATH_BUILD_INFO"),
+            ", rayon ",
+            env!("HOTPATH_RAYON_VERSION")
+        );
+
+        fn threads_of(func: &str, threads: usize) -> PyResult<usize> {
+            if threads == 0 {
+                return Err(PyValueError::new_err(format!("{func}: threads must be >= 1")));
+            }
+            Ok(threads)
+        }
+
+        fn pool_error(func: &str, error: String) -> PyErr {
+            PyRuntimeError::new_err(format!("{func}: cannot start the thread pool: {error}"))
+        }
+
+        /// As _kernels.aggregate_into, with `threads` workers.
+        #[pyfunction]
+        #[allow(clippy::too_many_arguments)]
+        fn aggregate_into(
+            py: Python<'_>,
+            device_id: PyReadonlyArray1<'_, u32>,
+            kwh: PyReadonlyArray1<'_, f64>,
+            mut count: PyReadwriteArray1<'_, i64>,
+            mut total: PyReadwriteArray1<'_, f64>,
+            mut minimum: PyReadwriteArray1<'_, f64>,
+            mut maximum: PyReadwriteArray1<'_, f64>,
+            threads: usize,
+        ) -> PyResult<i64> {
+            const F: &str = "aggregate_into";
+            let threads = threads_of(F, threads)?;
+            check_disjoint(
+                F,
+                &[
+                    ("count", span(&count)),
+                    ("total", span(&total)),
+                    ("minimum", span(&minimum)),
+                    ("maximum", span(&maximum)),
+                    ("device_id", span(&device_id)),
+                    ("kwh", span(&kwh)),
+                ],
+                4,
+            )?;
+            let device_id = device_id.as_slice()?;
+            let kwh = kwh.as_slice()?;
+            let count = count.as_slice_mut()?;
+            let total = total.as_slice_mut()?;
+            let minimum = minimum.as_slice_mut()?;
+            let maximum = maximum.as_slice_mut()?;
+            check_lengths(F, ("device_id", device_id.len()), &[("kwh", kwh.len())])?;
+            check_lengths(
+                F,
+                ("count", count.len()),
+                &[
+                    ("total", total.len()),
+                    ("minimum", minimum.len()),
+                    ("maximum", maximum.len()),
+                ],
+            )?;
+            let result = py
+                .detach(|| {
+                    crate::parallel::aggregate(
+                        device_id, kwh, count, total, minimum, maximum, threads,
+                    )
+                })
+                .map_err(|e| pool_error(F, e))?;
+            Ok(result.map_or_else(|bad_row| bad_row as i64, |()| -1))
+        }
+
+        /// As _kernels.duplicates_into, with `threads` workers; the probes and fallbacks are
+        /// summed over the hash partitions (a fallback: one partition sorted).
+        #[pyfunction]
+        fn duplicates_into(
+            py: Python<'_>,
+            device_id: PyReadonlyArray1<'_, u32>,
+            timestamp: PyReadonlyArray1<'_, i64>,
+            key: &Bound<'_, PyAny>,
+            mut out: PyReadwriteArray1<'_, bool>,
+            threads: usize,
+        ) -> PyResult<(u64, u64)> {
+            const F: &str = "duplicates_into";
+            let threads = threads_of(F, threads)?;
+            check_disjoint(
+                F,
+                &[
+                    ("out", span(&out)),
+                    ("device_id", span(&device_id)),
+                    ("timestamp", span(&timestamp)),
+                ],
+                1,
+            )?;
+            let device_id = device_id.as_slice()?;
+            let timestamp = timestamp.as_slice()?;
+            let out = out.as_slice_mut()?;
+            check_lengths(
+                F,
+                ("device_id", device_id.len()),
+                &[("timestamp", timestamp.len()), ("out", out.len())],
+            )?;
+            let key = hash_key(py, F, key)?;
+            py.detach(|| crate::parallel::duplicates(device_id, timestamp, key, out, threads))
+                .map_err(|e| pool_error(F, e))?
+                .map_err(|e| {
+                    PyMemoryError::new_err(format!("{F}: cannot allocate the scratch memory: {e}"))
+                })
+        }
+
+        /// As _kernels.hash_rows_into, with `threads` workers.
+        #[pyfunction]
+        fn hash_rows_into(
+            py: Python<'_>,
+            device_id: PyReadonlyArray1<'_, u32>,
+            timestamp: PyReadonlyArray1<'_, i64>,
+            kwh: PyReadonlyArray1<'_, f64>,
+            seed: u64,
+            mut out: PyReadwriteArray1<'_, u64>,
+            threads: usize,
+        ) -> PyResult<()> {
+            const F: &str = "hash_rows_into";
+            let threads = threads_of(F, threads)?;
+            check_disjoint(
+                F,
+                &[
+                    ("out", span(&out)),
+                    ("device_id", span(&device_id)),
+                    ("timestamp", span(&timestamp)),
+                    ("kwh", span(&kwh)),
+                ],
+                1,
+            )?;
+            let device_id = device_id.as_slice()?;
+            let timestamp = timestamp.as_slice()?;
+            let kwh = kwh.as_slice()?;
+            let out = out.as_slice_mut()?;
+            check_lengths(
+                F,
+                ("device_id", device_id.len()),
+                &[
+                    ("timestamp", timestamp.len()),
+                    ("kwh", kwh.len()),
+                    ("out", out.len()),
+                ],
+            )?;
+            py.detach(|| crate::parallel::hash_rows(device_id, timestamp, kwh, seed, out, threads))
+                .map_err(|e| pool_error(F, e))
+        }
     }
 }
