@@ -17,7 +17,7 @@ from types import ModuleType
 
 import numpy as np
 import pytest
-from conftest import load_backend
+from conftest import load_backend, selected
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -25,7 +25,7 @@ import python_ref
 from hotpath import backends, crafted, data, hashkey, parity
 from hotpath.hashkey import HashKey
 
-TABLES = [b.name for b in backends.BACKENDS if b.hash_tables]
+TABLES = selected(b.name for b in backends.BACKENDS if b.hash_tables)
 RUN_LIMIT = 128  # the bound, as every backend states it (cffi_ext/src/hotpath_kernels.c)
 
 
