@@ -39,8 +39,16 @@ def big() -> Iterator[tuple[mmap.mmap, int, int]]:
         buffer = mmap.mmap(-1, SIZE, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
     except (OSError, OverflowError) as error:  # a 32-bit host, or no address space
         pytest.skip(f"cannot map {SIZE} bytes: {error}")
-    for at, value in [(0, 1), (5, 0xFF), (2**31, 7), (2**32 - 1, 0x80), (2**32, 3),
-                      (2**32 + 3, 0x5A), (SIZE - 9, 0x11), (SIZE - 1, 0xEE)]:
+    for at, value in [
+        (0, 1),
+        (5, 0xFF),
+        (2**31, 7),
+        (2**32 - 1, 0x80),
+        (2**32, 3),
+        (2**32 + 3, 0x5A),
+        (SIZE - 9, 0x11),
+        (SIZE - 1, 0xEE),
+    ]:
         buffer[at] = value
     whole = xxhash.xxh64_intdigest(buffer, SEED)
     from_1 = xxhash.xxh64_intdigest(memoryview(buffer)[1:], 0)  # every stripe load misaligned
