@@ -11,7 +11,7 @@ os.environ.setdefault("HOTPATH_HASH_SEED", "20260101")
 
 from pathlib import Path
 from types import ModuleType
-from typing import Callable, Iterator
+from typing import Callable, Iterable, Iterator
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -33,6 +33,21 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 PARITY_SIZE = 100_000  # the default dataset
 
 
+def selected(names: Iterable[str]) -> list[str]:
+    """The backends among ``names`` that the backend-parametrized tests run on: all of them,
+    or those HOTPATH_TEST_BACKENDS lists (comma-separated). The sanitizer and valgrind runs
+    (.ci/sanitize, .ci/memcheck) build only some backends and test only those; the reference
+    is loaded for comparisons whatever this says."""
+    given = os.environ.get("HOTPATH_TEST_BACKENDS", "").strip()
+    if not given:
+        return list(names)
+    wanted = {name.strip() for name in given.split(",") if name.strip()}
+    unknown = wanted - set(backends.NAMES)
+    if unknown:
+        raise pytest.UsageError(f"HOTPATH_TEST_BACKENDS names no backend {sorted(unknown)}")
+    return [name for name in names if name in wanted]
+
+
 def pytest_report_header() -> str:
     return f"HOTPATH_HASH_SEED={os.environ['HOTPATH_HASH_SEED']} (the hash tables' key)"
 
@@ -47,13 +62,13 @@ def load_backend(name: str) -> ModuleType:
     return found.module
 
 
-@pytest.fixture(params=backends.NAMES)
+@pytest.fixture(params=selected(backends.NAMES))
 def backend(request: pytest.FixtureRequest) -> ModuleType:
     """Every registered backend, the reference included."""
     return load_backend(request.param)
 
 
-@pytest.fixture(params=[name for name in backends.NAMES if name != backends.REFERENCE])
+@pytest.fixture(params=selected(name for name in backends.NAMES if name != backends.REFERENCE))
 def accelerated(request: pytest.FixtureRequest) -> ModuleType:
     """Every backend except the reference it is compared with."""
     return load_backend(request.param)

@@ -13,7 +13,10 @@
 //! The hash is keyed ([`crate::hash`]); once probing passes the bound there, the whole call
 //! is answered by a stable sort of the rows instead ([`sorted`]), with the same marks.
 
-use crate::hash::{Key, RUN_LIMIT, Rec, budget, keyed_hash, radix_sort};
+use crate::hash::{
+    budget, keyed_hash, pack_digit, pack_digits, pack_histograms, packed_sort, radix_sort, Key,
+    Rec, PACK_BITS, PACK_MAX, RUN_LIMIT,
+};
 use std::collections::TryReserveError;
 
 /// Asks the CPU to start loading the slot that row `i + AHEAD` will probe first. The probe
@@ -26,7 +29,7 @@ fn prefetch(slot: *const u64) {
     // function; SSE is part of the x86_64 baseline, so the feature is always present. A
     // prefetch is a hint that never faults and has no effect on program semantics.
     unsafe {
-        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
         _mm_prefetch::<_MM_HINT_T0>(slot.cast());
     }
     #[cfg(not(target_arch = "x86_64"))]
@@ -111,11 +114,71 @@ pub fn duplicates(
             break;
         }
     }
-    if gave_up {
+    if gave_up && !packed(device_id, timestamp, &mut table, row_bits, out) {
         drop(table);
         sorted(device_id, timestamp, out)?;
     }
     Ok((probes, u64::from(gave_up)))
+}
+
+/// Every mark again, from the packed sort in `room` (the given-up table, >= 2n words: no
+/// allocation; the 24-byte records' fresh memory cost more in page faults than the sort
+/// itself, measured 4-5x random keys at 1M rows). False, with nothing written, when the bits
+/// in which the keys differ do not fit in a word beside the row index: then [`sorted`].
+fn packed(
+    device_id: &[u32],
+    timestamp: &[i64],
+    room: &mut [u64],
+    row_bits: u32,
+    out: &mut [bool],
+) -> bool {
+    let n = out.len();
+    if n == 0 {
+        return true;
+    }
+    let (mut ts_or, mut ts_and, mut id_or, mut id_and) = (0u64, u64::MAX, 0u32, u32::MAX);
+    for (&id, &ts) in device_id.iter().zip(timestamp) {
+        (ts_or, ts_and) = (ts_or | ts as u64, ts_and & ts as u64);
+        (id_or, id_and) = (id_or | id, id_and & id);
+    }
+    let (mut shifts, mut digits) = ([0u32; PACK_MAX], 0);
+    if !pack_digits(ts_or ^ ts_and, 64, &mut shifts, &mut digits) {
+        return false;
+    }
+    let from_ts = digits;
+    if !pack_digits(u64::from(id_or ^ id_and), 32, &mut shifts, &mut digits)
+        || row_bits + PACK_BITS * digits as u32 > 64
+        || room.len() < 2 * n
+    {
+        return false;
+    }
+    let (a, rest) = room.split_at_mut(n);
+    let b = &mut rest[..n];
+    let mut hist = pack_histograms(digits);
+    for (row, word) in a.iter_mut().enumerate() {
+        let (id, ts) = (u64::from(device_id[row]), timestamp[row] as u64);
+        let mut packed = row as u64 + 1;
+        for (d, h) in hist.iter_mut().enumerate() {
+            let digit = pack_digit(if d < from_ts { ts } else { id }, shifts[d]);
+            h[digit] += 1; // the digits, counted as they are made
+            packed |= (digit as u64) << (row_bits + PACK_BITS * d as u32);
+        }
+        *word = packed;
+    }
+    let sorted: &[u64] = if packed_sort(a, b, row_bits, &mut hist) {
+        b
+    } else {
+        a
+    };
+    // The digits hold every bit in which keys differ: equal digits, equal keys.
+    let row_mask = (1u64 << row_bits) - 1;
+    let mut previous = 0;
+    for (k, &word) in sorted.iter().enumerate() {
+        let key = word >> row_bits;
+        out[(word & row_mask) as usize - 1] = k > 0 && key == previous;
+        previous = key;
+    }
+    true
 }
 
 /// Every mark again, from a stable sort of the rows by key: the first row of each run of equal
@@ -138,7 +201,7 @@ fn sorted(device_id: &[u32], timestamp: &[i64], out: &mut [bool]) -> Result<(), 
 
 #[cfg(test)]
 mod tests {
-    use super::{duplicates, sorted};
+    use super::{duplicates, packed, sorted};
 
     /// The quadratic definition, as the oracle.
     fn naive(ids: &[u32], ts: &[i64]) -> Vec<bool> {
@@ -168,6 +231,17 @@ mod tests {
             let mut out = vec![true; n];
             sorted(&ids, &ts, &mut out).unwrap();
             assert_eq!(out, naive(&ids, &ts), "sorted, n = {n}");
+            // few varying bits, so the packed sort applies
+            let few: Vec<i64> = ts.iter().map(|&t| (t >> 40) & 0xFFF).collect();
+            let narrow: Vec<u32> = ids.iter().map(|&d| d & 3).collect();
+            let mut room = vec![0u64; 2 * n];
+            let mut out = vec![true; n];
+            let row_bits = u64::BITS - (n as u64).leading_zeros();
+            assert!(
+                packed(&narrow, &few, &mut room, row_bits, &mut out),
+                "n={n} {few:?} {narrow:?}"
+            );
+            assert_eq!(out, naive(&narrow, &few), "packed, n = {n}");
         }
     }
 }

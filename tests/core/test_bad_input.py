@@ -192,6 +192,16 @@ BAD: dict[str, tuple[Call, type[Exception], str]] = {
     "rows kwh strings": (lambda m: m.hash_rows([0], [0], ["x"]), TypeError, ""),
     "rows ids floats": (lambda m: m.hash_rows([0.5], [0], [0.0]), TypeError, ""),
     "rows lengths differ": (lambda m: m.hash_rows([0, 1], [0, 1], [0.0]), ValueError, ""),
+    "rows kwh masked": (
+        lambda m: m.hash_rows([0], [0], np.ma.array([1.0], mask=[True])),
+        ValueError,
+        "masked",
+    ),
+    "rows timestamps masked, nothing masked": (
+        lambda m: m.hash_rows([0], np.ma.array([5]), [1.0]),
+        ValueError,
+        "masked",
+    ),
 }
 
 

@@ -17,7 +17,7 @@ from types import ModuleType
 
 import numpy as np
 import pytest
-from conftest import load_backend
+from conftest import load_backend, selected
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -25,7 +25,7 @@ import python_ref
 from hotpath import backends, crafted, data, hashkey, parity
 from hotpath.hashkey import HashKey
 
-TABLES = [b.name for b in backends.BACKENDS if b.hash_tables]
+TABLES = selected(b.name for b in backends.BACKENDS if b.hash_tables)
 RUN_LIMIT = 128  # the bound, as every backend states it (cffi_ext/src/hotpath_kernels.c)
 
 
@@ -200,6 +200,22 @@ def test_duplicates_of_mostly_crafted_rows(tables: tuple, readings: data.Reading
     out, probes, fallbacks = _duplicates(raw, ids, stamps, key)
     assert parity.mismatch("duplicates", out, python_ref.duplicates(ids, stamps)) is None
     assert fallbacks == 1 and probes <= budget(len(ids))
+
+
+@pytest.mark.parametrize("spread", [1, 0x9E3779B1], ids=["consecutive", "all 32 bits"])
+def test_duplicates_of_a_flood(tables: tuple, spread: int) -> None:
+    """300,000 rows in one chain: the packed sort of the fallback, past the size where cffi_ext
+    sorts by the top digit first (2**18 rows), with 2 digits (consecutive high halves) or 4
+    (high halves over all 32 bits); a repeated row and one ordinary row among them."""
+    _, raw = tables
+    key = hashkey.KEY
+    ids, stamps = crafted.against_known_key(key, 200_000)
+    high = (np.arange(200_000, dtype=np.uint64) * np.uint64(spread)) & np.uint64(0xFFFFFFFF)
+    stamps = (stamps.view(np.uint64) & np.uint64(0xFFFFFFFF)) | (high << np.uint64(32))
+    ids, stamps = _shuffled_with_repeats(ids, stamps.view(np.int64), 100_000, seed=8)
+    out, _, fallbacks = _duplicates(raw, ids, stamps, key)
+    assert parity.mismatch("duplicates", out, python_ref.duplicates(ids, stamps)) is None
+    assert fallbacks == 1
 
 
 def test_factorize_of_colliding_ids(tables: tuple) -> None:

@@ -18,12 +18,12 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from conftest import load_backend
+from conftest import load_backend, selected
 from raw_faults import FAULTS, misaligned
 
 from hotpath import backends, data, parity
 
-WITH_RAW = [backend.name for backend in backends.BACKENDS if backend.raw]
+WITH_RAW = selected(backend.name for backend in backends.BACKENDS if backend.raw)
 CHILD = Path(__file__).with_name("raw_faults.py")
 
 
