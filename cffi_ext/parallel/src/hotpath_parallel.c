@@ -297,11 +297,18 @@ int hp_par_duplicates(const uint32_t *device_id, const int64_t *timestamp,
                 if (z - a > oversize ||
                     hp_dedup_hashed(device_id, timestamp, entries + a, z - a, idx_mask,
                                     idx_bits, table, out, &probes)) {
-                    if (hp_dedup_sorted(device_id, timestamp, entries + a, z - a, idx_mask,
-                                        out) != 0) {
+                    /* the packed sort needs m free slots: this thread's table when
+                       it is that large, else (an oversize partition) its own */
+                    uint64_t *const room =
+                        z - a <= tcap ? table : (uint64_t *)malloc((z - a) * sizeof(uint64_t));
+                    if (room == NULL ||
+                        hp_dedup_sorted(device_id, timestamp, entries + a, z - a, idx_mask,
+                                        idx_bits, room, out) != 0) {
 #pragma omp atomic write
                         failed = 1;
                     }
+                    if (room != table)
+                        free(room);
                     fallbacks++;
                 }
             }
