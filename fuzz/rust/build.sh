@@ -13,6 +13,12 @@ flags="-Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4
 if [ "${HOTPATH_FUZZ_SANITIZER:-address}" = address ]; then
   flags="$flags -Zsanitizer=address"
 fi
+# libFuzzer itself: clang's prebuilt copy where installed (libclang-rt-16-dev, which the C
+# harness needs anyway) instead of libfuzzer-sys compiling its C++ sources (minutes on 2 cores).
+prebuilt=/usr/lib/llvm-16/lib/clang/16/lib/linux/libclang_rt.fuzzer-x86_64.a
+if [ -z "${CUSTOM_LIBFUZZER_PATH:-}" ] && [ -f "$prebuilt" ] && [ "$(uname -m)" = x86_64 ]; then
+  export CUSTOM_LIBFUZZER_PATH="$prebuilt"
+fi
 # --target keeps RUSTFLAGS off build scripts (libfuzzer-sys's compiles libFuzzer with cc).
 RUSTC_BOOTSTRAP=1 RUSTFLAGS="$(echo $flags)" CARGO_TARGET_DIR=../../build/fuzz/rust \
   cargo build --release --locked --target "$triple" --bins
