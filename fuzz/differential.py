@@ -14,6 +14,11 @@ python_ref's answer is the truth. Every backend must return the same result, com
 (MemoryError: any message), and must leave its inputs as they were. Anything else -- a
 mismatch, another exception, a crash of the interpreter -- is a finding.
 
+An input whose first byte is RAW_MODE or more calls a raw kernel instead (every backend's raw
+module, hotpath.contract.RawKernels) with at most one bad argument: each must raise what
+hotpath.rawchecks raises (the type; the messages are each technology's), or, on a valid call,
+write what numpy_impl's raw kernel writes.
+
     python fuzz/differential.py fuzz/corpus/differential      # atheris (libFuzzer) run
     python fuzz/differential.py --replay fuzz/corpus/differential   # no atheris needed
 
@@ -30,9 +35,11 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
+
+from hotpath import parity
 
 HERE = Path(__file__).resolve().parent
 INSTRUMENTED = (
@@ -42,6 +49,8 @@ INSTRUMENTED = (
     "python_ref._checks",
     "numpy_impl._kernels",
 )
+# A first byte from here on: a call of a raw kernel (hotpath.contract.RawKernels) instead.
+RAW_MODE = 250
 KERNELS = ("aggregate", "duplicates", "xxh64", "hash_rows", "factorize")
 
 # The dtypes a column may come as: the right ones, ones that hold the values with a conversion,
@@ -273,6 +282,140 @@ class Decoder:
         return Case(kernel, args, key)
 
 
+# -- the raw kernels' boundary --------------------------------------------------------------
+
+# Each raw kernel's arguments (hotpath.contract.RawKernels): (name, dtype, is_output, length
+# group) for arrays, or "key" / "seed".
+RAW: dict[str, tuple[Any, ...]] = {
+    "aggregate_into": (
+        ("device_id", "u4", False, 0),
+        ("kwh", "f8", False, 0),
+        ("count", "i8", True, 1),
+        ("total", "f8", True, 1),
+        ("minimum", "f8", True, 1),
+        ("maximum", "f8", True, 1),
+    ),
+    "duplicates_into": (
+        ("device_id", "u4", False, 0),
+        ("timestamp", "i8", False, 0),
+        "key",
+        ("out", "?", True, 0),
+    ),
+    "factorize_into": (
+        ("device_id", "u4", False, 0),
+        "key",
+        ("codes", "u4", True, 0),
+        ("uniques", "u4", True, 0),
+    ),
+    "xxh64": (("data", "u1", False, 0), "seed"),
+    "hash_rows_into": (
+        ("device_id", "u4", False, 0),
+        ("timestamp", "i8", False, 0),
+        ("kwh", "f8", False, 0),
+        "seed",
+        ("out", "u8", True, 0),
+    ),
+}
+# At most one fault per call: with two, backends may rightly check them in another order.
+FAULTS = (
+    "dtype", "length", "strided", "misaligned", "read-only", "2-D", "list", "overlap", "key",
+    "seed",
+)  # fmt: skip
+
+
+class RawCase(NamedTuple):
+    kernel: str
+    args: tuple[Any, ...]
+    fault: str
+
+
+def raw_case(r: Reader, key: Any) -> RawCase:
+    """A raw kernel's call: valid arrays of the right dtypes and lengths, or one fault."""
+    from hotpath.hashkey import HashKey
+
+    kernel = tuple(RAW)[r.below(len(RAW))]
+    spec = RAW[kernel]
+    sizes = [r.below(40), 1 + r.below(8)]  # rows; aggregate's devices
+    fault = FAULTS[r.byte() % len(FAULTS)] if r.byte() < 128 else ""
+    arrays = [i for i, a in enumerate(spec) if isinstance(a, tuple)]
+    target = arrays[r.below(len(arrays))]
+    args: list[Any] = []
+    for i, item in enumerate(spec):
+        if item == "key":
+            bad = [(key.k0, key.k1), HashKey(-1, 0), HashKey(1.0, 2), HashKey(2**64, 0), None]
+            args.append(bad[r.below(len(bad))] if fault == "key" else key)
+            continue
+        if item == "seed":
+            bad = [-1, 2**64, 1.5, None, "1"]
+            args.append(bad[r.below(len(bad))] if fault == "seed" else r.u64())
+            continue
+        name, dtype, output, group = item
+        dtype = np.dtype(dtype)
+        n = sizes[group]
+        if fault == "length" and i == target:
+            n += 1 + r.below(3)
+        if fault == "dtype" and i == target:
+            dtype = np.dtype(["u1", "i4", "u4", "i8", "u8", "f4", "f8", "?"][r.below(8)])
+        if output:
+            array = np.zeros(n, dtype)
+        elif name == "device_id":  # few ids, some beyond aggregate's devices
+            array = (np.frombuffer(r.take(n), np.uint8) % (sizes[1] + 1)).astype(dtype)
+        elif name == "timestamp":
+            array = (np.frombuffer(r.take(n), np.uint8) % 3).astype(dtype)
+        else:
+            array = np.frombuffer(r.take(n * dtype.itemsize), dtype).copy()
+        if i == target:
+            if fault == "strided" and n:
+                array = np.repeat(array, 2)[::2]
+            elif fault == "misaligned" and n and dtype.itemsize > 1:
+                buffer = np.zeros(array.nbytes + 1, np.uint8)
+                array = buffer[1:].view(dtype)
+            elif fault == "read-only" and output:
+                array.flags.writeable = False
+            elif fault == "2-D":
+                array = array.reshape(1, -1)
+            elif fault == "list":
+                array = array.tolist()
+        args.append(array)
+    if fault == "overlap":  # an output over the bytes of another argument with bytes
+        outputs = [i for i in arrays if spec[i][2] and args[i].nbytes]
+        others = [i for i in arrays if i not in outputs[:1] and args[i].nbytes]
+        if outputs and others:
+            out, other = outputs[r.below(len(outputs))], others[r.below(len(others))]
+            if out != other:
+                base = args[other]
+                size = min(base.nbytes // args[out].itemsize, len(args[out]))
+                if size == len(args[out]):
+                    args[out] = base.view(np.uint8)[: size * args[out].itemsize].view(
+                        args[out].dtype
+                    )
+    return RawCase(kernel, tuple(args), fault)
+
+
+def _fresh(args: tuple[Any, ...], spec: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The arguments with new, zeroed outputs: each backend writes its own."""
+    return tuple(
+        np.zeros_like(a) if isinstance(item, tuple) and item[2] else a
+        for a, item in zip(args, spec)
+    )
+
+
+def _raw_results(kernel: str, args: tuple[Any, ...], returned: Any) -> list[Any]:
+    """What to compare: the return value (less the tables' probe counts) and the outputs."""
+    spec = RAW[kernel]
+    outputs = [a for a, item in zip(args, spec) if isinstance(item, tuple) and item[2]]
+    if kernel == "duplicates_into":
+        return [o.tobytes() for o in outputs]
+    if kernel == "factorize_into":
+        k = returned[0]
+        return [k, args[2].tobytes(), args[3][:k].tobytes()]
+    if kernel == "aggregate_into":
+        if returned >= 0:  # the outputs are unspecified after a bad row
+            return [returned]
+        return [returned, outputs[0].tobytes(), *(parity._bits(o).tobytes() for o in outputs[1:])]
+    return [int(returned) if returned is not None else None, *(o.tobytes() for o in outputs)]
+
+
 # -- checking ------------------------------------------------------------------------------
 
 
@@ -317,6 +460,12 @@ class Differential:
             for status in backends.statuses()
             if status.available and status.backend.name != backends.REFERENCE
         ]
+        self.raw_modules = [
+            (backend.name, importlib.import_module(backend.raw))
+            for backend, _ in self.backends
+            if backend.raw
+        ]
+        self.numpy_raw = importlib.import_module(backends.get("numpy_impl").raw)
         self._pools: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self.decoder = Decoder(self._crafted)
 
@@ -333,6 +482,9 @@ class Differential:
         return self._pools[first]
 
     def check(self, data: bytes) -> None:
+        if data[:1] and data[0] >= RAW_MODE:
+            self.check_raw(Reader(data[1:]))
+            return
         case = self.decoder.case(data, self.process_key)
         function = getattr(self.reference, case.kernel)
         before = [_snapshot(arg) for arg in case.args]
@@ -360,10 +512,32 @@ class Differential:
         finally:
             self.hashkey.KEY = self.process_key
 
+    def check_raw(self, r: Reader) -> None:
+        """A raw kernel's call: every backend's raw module must raise what hotpath.rawchecks
+        raises (the type: messages are each technology's), or return numpy_impl's answer."""
+        from hotpath import rawchecks
+
+        case = raw_case(r, self.process_key)
+        spec = RAW[case.kernel]
+        _, want_error = _outcome(getattr(rawchecks, case.kernel), case.args)
+        want = None
+        if want_error is None:
+            args = _fresh(case.args, spec)
+            want = _raw_results(case.kernel, args, getattr(self.numpy_raw, case.kernel)(*args))
+        for name, raw in self.raw_modules:
+            args = case.args if want_error is not None else _fresh(case.args, spec)
+            returned, error = _outcome(getattr(raw, case.kernel), args)
+            where = f"{name}.{case.kernel} ({case.fault or 'valid'}) on {case.args!r}"
+            if want_error is not None:
+                if error is None or type(error) is not type(want_error):
+                    raise Finding(f"{where}: rawchecks raised {want_error!r}, got {error!r}")
+            elif error is not None:
+                raise Finding(f"{where}: a valid call raised {error!r}") from error
+            elif _raw_results(case.kernel, args, returned) != want:
+                raise Finding(f"{where}: differs from numpy_impl's raw kernel")
+
 
 def parity_mismatch(kernel: str, got: Any, want: Any, exact: bool) -> str | None:
-    from hotpath import parity
-
     return parity.mismatch(kernel, got, want, exact=exact)
 
 
