@@ -25,8 +25,8 @@ for fuzzer in "${fuzzers[@]}"; do
       bash fuzz/c/build.sh build/fuzz/fuzz_kernels
       command=(build/fuzz/fuzz_kernels -timeout=30) ;;
     rust_kernels | rust_csv)
-      [ -x "$rust/kernels" ] && [ -x "$rust/csv" ] && [ -z "${HOTPATH_FUZZ_REBUILD:-}" ] \
-        || bash fuzz/rust/build.sh
+      [ -n "${built_rust:-}" ] || bash fuzz/rust/build.sh  # once per run; cargo is incremental
+      built_rust=1
       # Leak checking needs ptrace, which containers often block (LSan then may hang); Rust's
       # ownership makes leaks a non-issue for these safe kernels.
       command=("$rust/${fuzzer#rust_}" -timeout=30 -detect_leaks=0) ;;
