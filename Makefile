@@ -46,7 +46,7 @@ setup: $(STAMPS)/toolchains $(STAMPS)/install $(STAMPS)/interpreters $(STAMPS)/p
 # -- the steps ----------------------------------------------------------------------------
 
 # System packages: the C toolchain and CMake, the wasm32 toolchain, valgrind, PostgreSQL, a JDK.
-$(STAMPS)/toolchains: wasm/setup-debian.sh .ci/setup-system
+$(STAMPS)/toolchains: wasm/setup-debian.sh fuzz/setup-debian.sh .ci/setup-system
 	$(call step,system packages)
 	bash .ci/setup-system
 	mkdir -p $(STAMPS) && touch $@
@@ -59,7 +59,7 @@ $(PY):
 	$(call done,virtual environment)
 
 # The editable install with every extra: again whenever a build input changes.
-EXTRAS := test,profile,postgres,wheels,spark,dask
+EXTRAS := test,profile,postgres,wheels,spark,dask,fuzz
 BUILD_INPUTS := pyproject.toml CMakeLists.txt Cargo.toml Cargo.lock \
     $(shell git ls-files '*/CMakeLists.txt' '*.c' '*.h' '*.pyx' '*.rs' 2>/dev/null)
 $(STAMPS)/install: $(PY) $(BUILD_INPUTS)

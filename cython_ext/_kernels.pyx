@@ -26,7 +26,7 @@ BUILD_INFO = f"{(<bytes>HP_CC_VERSION).decode('ascii', 'replace').strip()}, {_cy
 # aggregate
 # ---------------------------------------------------------------------------------------------
 
-def aggregate_into(const uint32_t[::1] device_id not None, const double[::1] kwh not None,
+def _typed_aggregate_into(const uint32_t[::1] device_id not None, const double[::1] kwh not None,
                    int64_t[::1] count not None, double[::1] total not None,
                    double[::1] minimum not None, double[::1] maximum not None):
     """Per-device count/total/min/max of non-NaN kwh; returns -1, or the index of the first row
@@ -227,7 +227,7 @@ cdef int _dedup_sorted(const uint32_t *ids, const int64_t *ts, Py_ssize_t n,
     return 0
 
 
-def duplicates_into(const uint32_t[::1] device_id not None, const int64_t[::1] timestamp not None,
+def _typed_duplicates_into(const uint32_t[::1] device_id not None, const int64_t[::1] timestamp not None,
                     key, uint8_t[::1] out not None):
     """out[i] = 1 iff an earlier row has the same (device_id, timestamp), else 0
     (pandas DataFrame.duplicated(keep="first")), hashing with `key` (a hotpath.hashkey.HashKey).
@@ -390,7 +390,7 @@ cdef Py_ssize_t _factorize_sorted(const uint32_t *ids, Py_ssize_t n, uint32_t *c
     return found
 
 
-def factorize_into(const uint32_t[::1] device_id not None, key, uint32_t[::1] codes not None,
+def _typed_factorize_into(const uint32_t[::1] device_id not None, key, uint32_t[::1] codes not None,
                    uint32_t[::1] uniques not None):
     """codes[i] = index of device_id[i] among the distinct ids in order of first appearance,
     which go to uniques[:k] (pandas.factorize(sort=False)); returns (k, probes, fallbacks)."""
@@ -515,7 +515,7 @@ cdef uint64_t _xxh64(const uint8_t *p, size_t length, uint64_t seed) noexcept no
     return _avalanche(h)
 
 
-def xxh64(const uint8_t[::1] data not None, uint64_t seed):
+def _typed_xxh64(const uint8_t[::1] data not None, uint64_t seed):
     """XXH64 of the bytes of `data` (any C-contiguous byte buffer, read-only allowed) with a seed
     in [0, 2**64); returns an int in [0, 2**64)."""
     cdef const uint8_t *p = &data[0]
@@ -526,7 +526,7 @@ def xxh64(const uint8_t[::1] data not None, uint64_t seed):
     return h
 
 
-def hash_rows_into(const uint32_t[::1] device_id not None, const int64_t[::1] timestamp not None,
+def _typed_hash_rows_into(const uint32_t[::1] device_id not None, const int64_t[::1] timestamp not None,
                    const double[::1] kwh not None, uint64_t seed, uint64_t[::1] out not None):
     """out[i] = XXH64(struct.pack("<Iqd", device_id[i], timestamp[i], kwh[i]), seed)."""
     cdef Py_ssize_t n = device_id.shape[0]
@@ -564,3 +564,43 @@ def hash_rows_into(const uint32_t[::1] device_id not None, const int64_t[::1] ti
             h ^= (bits >> 32) * P1
             h = _rotl(h, 23) * P2 + P3
             o[i] = _avalanche(h)
+
+
+# -- the boundary -------------------------------------------------------------------------
+# hotpath.rawchecks' rule runs first, so a wrong argument raises what it raises on every other
+# backend: a typed memoryview alone raises ValueError for a strided or wrongly typed array (the
+# rule says TypeError) and OverflowError for a negative seed (found by fuzz/differential.py).
+# The typed kernels above then check again what their loops rely on.
+import hotpath.rawchecks as _rawchecks
+
+
+def aggregate_into(device_id, kwh, count, total, minimum, maximum):
+    """Per-device count/total/min/max of non-NaN kwh; returns -1, or the index of the first row
+    whose id is >= n_devices = len(count)."""
+    _rawchecks.aggregate_into(device_id, kwh, count, total, minimum, maximum)
+    return _typed_aggregate_into(device_id, kwh, count, total, minimum, maximum)
+
+
+def duplicates_into(device_id, timestamp, key, out):
+    """out[i] = True iff an earlier row has the same (device_id, timestamp), hashing with `key`;
+    returns the tables' (probes, fallbacks)."""
+    _rawchecks.duplicates_into(device_id, timestamp, key, out)
+    return _typed_duplicates_into(device_id, timestamp, key, out)
+
+
+def factorize_into(device_id, key, codes, uniques):
+    """codes and uniques[:k] of device_id (pandas.factorize(sort=False)); returns
+    (k, probes, fallbacks)."""
+    _rawchecks.factorize_into(device_id, key, codes, uniques)
+    return _typed_factorize_into(device_id, key, codes, uniques)
+
+
+def xxh64(data, seed):
+    """XXH64 of a uint8 array's bytes with a seed in [0, 2**64)."""
+    return _typed_xxh64(data, _rawchecks.xxh64(data, seed))
+
+
+def hash_rows_into(device_id, timestamp, kwh, seed, out):
+    """out[i] = XXH64(struct.pack("<Iqd", device_id[i], timestamp[i], kwh[i]), seed)."""
+    seed = _rawchecks.hash_rows_into(device_id, timestamp, kwh, seed, out)
+    return _typed_hash_rows_into(device_id, timestamp, kwh, seed, out)

@@ -31,6 +31,19 @@ fn hash_key(py: Python<'_>, func: &str, key: &Bound<'_, PyAny>) -> PyResult<hash
         .extract()
 }
 
+/// hotpath.rawchecks' check of raw kernel `func` on the call's arguments, before any is
+/// extracted: extraction alone would raise TypeError for a read-only output or an output
+/// borrowed as an input too (the rule says ValueError) and OverflowError for a seed outside
+/// [0, 2**64) (found by fuzz/differential.py). Returns what the check returns (the seed, or the
+/// key's words).
+fn raw_check<'py>(
+    py: Python<'py>,
+    func: &str,
+    args: impl pyo3::call::PyCallArgs<'py>,
+) -> PyResult<Bound<'py, PyAny>> {
+    py.import("hotpath.rawchecks")?.getattr(func)?.call1(args)
+}
+
 /// ValueError unless every `(name, length)` in `others` has the length of `first`.
 fn check_lengths(func: &str, first: (&str, usize), others: &[(&str, usize)]) -> PyResult<()> {
     let (first_name, expected) = first;
@@ -68,7 +81,7 @@ fn check_disjoint(func: &str, arrays: &[(&str, (usize, usize))], outputs: usize)
 
 #[pymodule]
 mod _kernels {
-    use super::{check_disjoint, check_lengths, hash_key, span};
+    use super::{check_disjoint, check_lengths, hash_key, raw_check, span};
     use numpy::{PyReadonlyArray1, PyReadwriteArray1};
     use pyo3::exceptions::{PyMemoryError, PyValueError};
     use pyo3::prelude::*;
@@ -83,14 +96,21 @@ mod _kernels {
     #[pyfunction]
     fn aggregate_into(
         py: Python<'_>,
-        device_id: PyReadonlyArray1<'_, u32>,
-        kwh: PyReadonlyArray1<'_, f64>,
-        mut count: PyReadwriteArray1<'_, i64>,
-        mut total: PyReadwriteArray1<'_, f64>,
-        mut minimum: PyReadwriteArray1<'_, f64>,
-        mut maximum: PyReadwriteArray1<'_, f64>,
+        device_id: &Bound<'_, PyAny>,
+        kwh: &Bound<'_, PyAny>,
+        count: &Bound<'_, PyAny>,
+        total: &Bound<'_, PyAny>,
+        minimum: &Bound<'_, PyAny>,
+        maximum: &Bound<'_, PyAny>,
     ) -> PyResult<i64> {
         const F: &str = "aggregate_into";
+        raw_check(py, F, (device_id, kwh, count, total, minimum, maximum))?;
+        let device_id: PyReadonlyArray1<'_, u32> = device_id.extract()?;
+        let kwh: PyReadonlyArray1<'_, f64> = kwh.extract()?;
+        let mut count: PyReadwriteArray1<'_, i64> = count.extract()?;
+        let mut total: PyReadwriteArray1<'_, f64> = total.extract()?;
+        let mut minimum: PyReadwriteArray1<'_, f64> = minimum.extract()?;
+        let mut maximum: PyReadwriteArray1<'_, f64> = maximum.extract()?;
         check_disjoint(
             F,
             &[
@@ -130,12 +150,16 @@ mod _kernels {
     #[pyfunction]
     fn duplicates_into(
         py: Python<'_>,
-        device_id: PyReadonlyArray1<'_, u32>,
-        timestamp: PyReadonlyArray1<'_, i64>,
+        device_id: &Bound<'_, PyAny>,
+        timestamp: &Bound<'_, PyAny>,
         key: &Bound<'_, PyAny>,
-        mut out: PyReadwriteArray1<'_, bool>,
+        out: &Bound<'_, PyAny>,
     ) -> PyResult<(u64, u64)> {
         const F: &str = "duplicates_into";
+        raw_check(py, F, (device_id, timestamp, key, out))?;
+        let device_id: PyReadonlyArray1<'_, u32> = device_id.extract()?;
+        let timestamp: PyReadonlyArray1<'_, i64> = timestamp.extract()?;
+        let mut out: PyReadwriteArray1<'_, bool> = out.extract()?;
         check_disjoint(
             F,
             &[
@@ -165,12 +189,16 @@ mod _kernels {
     #[pyfunction]
     fn factorize_into(
         py: Python<'_>,
-        device_id: PyReadonlyArray1<'_, u32>,
+        device_id: &Bound<'_, PyAny>,
         key: &Bound<'_, PyAny>,
-        mut codes: PyReadwriteArray1<'_, u32>,
-        mut uniques: PyReadwriteArray1<'_, u32>,
+        codes: &Bound<'_, PyAny>,
+        uniques: &Bound<'_, PyAny>,
     ) -> PyResult<(usize, u64, u64)> {
         const F: &str = "factorize_into";
+        raw_check(py, F, (device_id, key, codes, uniques))?;
+        let device_id: PyReadonlyArray1<'_, u32> = device_id.extract()?;
+        let mut codes: PyReadwriteArray1<'_, u32> = codes.extract()?;
+        let mut uniques: PyReadwriteArray1<'_, u32> = uniques.extract()?;
         check_disjoint(
             F,
             &[
@@ -209,7 +237,9 @@ mod _kernels {
 
     /// XXH64 of the bytes of `data` (uint8, contiguous) with `seed` in [0, 2**64).
     #[pyfunction]
-    fn xxh64(py: Python<'_>, data: PyReadonlyArray1<'_, u8>, seed: u64) -> PyResult<u64> {
+    fn xxh64(py: Python<'_>, data: &Bound<'_, PyAny>, seed: &Bound<'_, PyAny>) -> PyResult<u64> {
+        let seed: u64 = raw_check(py, "xxh64", (data, seed))?.extract()?;
+        let data: PyReadonlyArray1<'_, u8> = data.extract()?;
         let data = data.as_slice()?;
         Ok(py.detach(|| super::xxh64::xxh64(data, seed)))
     }
@@ -218,13 +248,18 @@ mod _kernels {
     #[pyfunction]
     fn hash_rows_into(
         py: Python<'_>,
-        device_id: PyReadonlyArray1<'_, u32>,
-        timestamp: PyReadonlyArray1<'_, i64>,
-        kwh: PyReadonlyArray1<'_, f64>,
-        seed: u64,
-        mut out: PyReadwriteArray1<'_, u64>,
+        device_id: &Bound<'_, PyAny>,
+        timestamp: &Bound<'_, PyAny>,
+        kwh: &Bound<'_, PyAny>,
+        seed: &Bound<'_, PyAny>,
+        out: &Bound<'_, PyAny>,
     ) -> PyResult<()> {
         const F: &str = "hash_rows_into";
+        let seed: u64 = raw_check(py, F, (device_id, timestamp, kwh, seed, out))?.extract()?;
+        let device_id: PyReadonlyArray1<'_, u32> = device_id.extract()?;
+        let timestamp: PyReadonlyArray1<'_, i64> = timestamp.extract()?;
+        let kwh: PyReadonlyArray1<'_, f64> = kwh.extract()?;
+        let mut out: PyReadwriteArray1<'_, u64> = out.extract()?;
         check_disjoint(
             F,
             &[
