@@ -16,6 +16,12 @@ and prints the driver's JSON report with the one-off costs added:
 Python runtime's start-up inside Wasm) and ``run_seconds`` (the whole program).
 Standard library only, like the driver: ``python -m hotpath.runs.py2wasm key``
 is what the build script uses for the cache key.
+
+Wasmer's own runtime runs the module through ``hotpath-wasmer-runner``
+(``wasm/wasmer-runner/``, built by ``wasm/wasmer-runner/build.sh``): the ``wasmer``
+and ``wasmer-singlepass`` engines are its two compilers. ``wasmer-sdk`` is Wasmer's
+API on V8 (the guest runs on Node's engine); ``wasmer-cli`` is a ``wasmer`` binary on
+PATH, when there is one.
 """
 
 from __future__ import annotations
@@ -59,7 +65,12 @@ GUEST_ROOTS = {"wasmer-sdk": "/workspace/data"}
 # The driver's options: all take a value except these flags; --buffer's value is a path.
 FLAGS = ("-h", "--help")
 PATH_OPTIONS = ("--buffer",)
-ENGINES = ("wasmtime", "node", "wasmer-sdk", "wasmer")
+ENGINES = ("wasmtime", "node", "wasmer-sdk", "wasmer", "wasmer-singlepass", "wasmer-cli")
+# hotpath-wasmer-runner's compiler for each of its engines
+WASMER_COMPILERS = {"wasmer": "cranelift", "wasmer-singlepass": "singlepass"}
+WASMER_RUNNER_SETUP = "bash wasm/wasmer-runner/build.sh"
+# What the runner is built from: a binary older than one of them is stale.
+WASMER_RUNNER_SOURCES = ("wasm/wasmer-runner/Cargo.toml", "wasm/wasmer-runner/src/main.rs")
 
 
 def cache_dir() -> Path:
@@ -103,6 +114,28 @@ def module_missing() -> str:
     return f"the py2wasm module is not built: run `{SETUP}`"
 
 
+def wasmer_runner() -> Path:
+    """Where wasm/wasmer-runner/build.sh puts the runner ($HOTPATH_WASMER_RUNNER overrides)."""
+    override = os.environ.get("HOTPATH_WASMER_RUNNER")
+    if override:
+        return Path(override)
+    target = os.environ.get("HOTPATH_WASMER_RUNNER_TARGET", ROOT / "build" / "wasmer-runner")
+    return Path(target) / "wasmer-runner" / "hotpath-wasmer-runner"
+
+
+def wasmer_runner_missing() -> str:
+    """ "" when hotpath-wasmer-runner is built from the current sources, else why not."""
+    runner = wasmer_runner()
+    if not runner.is_file():
+        return f"hotpath-wasmer-runner is not built: run `{WASMER_RUNNER_SETUP}`"
+    if "HOTPATH_WASMER_RUNNER" not in os.environ:
+        built = runner.stat().st_mtime
+        newer = [name for name in WASMER_RUNNER_SOURCES if (ROOT / name).stat().st_mtime > built]
+        if newer:
+            return f"hotpath-wasmer-runner is older than {newer[0]}: run `{WASMER_RUNNER_SETUP}`"
+    return ""
+
+
 @cache
 def _node_major() -> int:
     node = shutil.which("node")
@@ -130,7 +163,11 @@ def why_unavailable(engine: str) -> str:
             return f"needs Node.js >= 20 for WASI preview 1 ({found}; apt-get install nodejs)"
         if engine == "wasmer-sdk" and not (NODE_MODULES / "@wasmer" / "sdk").is_dir():
             return "@wasmer/sdk is not installed: run `npm ci --prefix wasm`"
-    elif engine == "wasmer":
+    elif engine in WASMER_COMPILERS:
+        runner = wasmer_runner_missing()
+        if runner:
+            return runner
+    elif engine == "wasmer-cli":
         if not shutil.which("wasmer"):
             return "no wasmer on PATH (cargo install wasmer-cli --locked --features cranelift)"
     else:
@@ -298,7 +335,30 @@ def run_node(
     return report
 
 
-def run_wasmer(module: Path, mapping: dict[str, str], arguments: list[str]) -> dict[str, Any]:
+def run_wasmer_runner(
+    compiler: str, module: Path, mapping: dict[str, str], arguments: list[str]
+) -> dict[str, Any]:
+    """hotpath-wasmer-runner: Wasmer's native runtime with ``compiler``, WASI by
+    wasmer-wasix with the host folders mapped. Like the Node scripts it prints the
+    guest's output, then one line with its own timings (module compile, paid on every
+    run: no artifact cache; instantiation; the run), which are merged."""
+    maps = [f"{guest}={host}" for guest, host in mapping.items()]
+    argv = [str(wasmer_runner()), f"--compiler={compiler}", str(module), *maps, "--", *arguments]
+    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    sys.stderr.write(done.stderr)
+    lines = done.stdout.strip().splitlines()
+    if done.returncode != 0 or len(lines) < 2:
+        raise SystemExit(
+            f"hotpath-wasmer-runner exited {done.returncode}: "
+            f"{(done.stderr or done.stdout)[-1000:]!r}"
+        )
+    runner = json.loads(lines[-1])
+    report = _report("\n".join(lines[:-1]), "hotpath-wasmer-runner")
+    report.update(runner)
+    return report
+
+
+def run_wasmer_cli(module: Path, mapping: dict[str, str], arguments: list[str]) -> dict[str, Any]:
     """The native Wasmer CLI (Cranelift): ``wasmer compile`` (timed: the compile
     cost, paid on every run, no cache), then ``wasmer run`` of the compiled
     artifact, the host folders mapped with ``--volume HOST:GUEST``."""
@@ -359,8 +419,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         report = run_node("run_node.mjs", module, mapping, guest_arguments)
     elif engine == "wasmer-sdk":
         report = run_node("run_wasmer_sdk.mjs", module, mapping, guest_arguments)
+    elif engine in WASMER_COMPILERS:
+        report = run_wasmer_runner(WASMER_COMPILERS[engine], module, mapping, guest_arguments)
     else:
-        report = run_wasmer(module, mapping, guest_arguments)
+        report = run_wasmer_cli(module, mapping, guest_arguments)
     # From entering the module to the driver's first line: the Python runtime's start-up
     # inside Wasm (py2wasm's interpreter initialisation, unpacking constants, imports).
     entered_at = report.pop("entered_at", None)
