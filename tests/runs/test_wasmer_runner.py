@@ -146,3 +146,14 @@ def test_reported_versions_are_the_locked_ones() -> None:
         (locked,) = re.findall(rf'name = "{crate}"\nversion = "([^"]+)"', lock)
         assert f'const {constant}: &str = "{locked}";' in source, crate
         assert f'{crate} = {{ version = "={locked}"' in manifest, crate
+
+
+def test_the_pypi_wasmer_row_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "wasmer_sdk" else real(name)
+    )
+    assert '".[wasmer]"' in py2wasm.why_unavailable("wasmer")
+    assert runtimes.BY_NAME["py2wasm-wasmer"].command() is None
