@@ -116,7 +116,10 @@ fn run(options: Options) -> Result<u32, String> {
     let _entered = tokio.enter();
 
     let started = Instant::now();
-    let mut builder = WasiEnv::builder("driver").args(&options.args);
+    // The WASI environment's runtime must use the engine that compiled the module.
+    let mut builder = WasiEnv::builder("driver")
+        .engine(store.engine().clone())
+        .args(&options.args);
     for (guest, host) in &options.maps {
         builder = builder
             .map_dir(guest, host)
