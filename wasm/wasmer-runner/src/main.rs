@@ -119,6 +119,8 @@ fn run(options: Options) -> Result<u32, String> {
     // The WASI environment's runtime must use the engine that compiled the module.
     let mut builder = WasiEnv::builder("driver")
         .engine(store.engine().clone())
+        // preopens are resolved on the builder's filesystem: the host's (the host-fs feature)
+        .fs(wasmer_wasix::default_fs_backing())
         .args(&options.args);
     for (guest, host) in &options.maps {
         builder = builder
