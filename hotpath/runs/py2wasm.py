@@ -16,6 +16,14 @@ and prints the driver's JSON report with the one-off costs added:
 Python runtime's start-up inside Wasm) and ``run_seconds`` (the whole program).
 Standard library only, like the driver: ``python -m hotpath.runs.py2wasm key``
 is what the build script uses for the cache key.
+
+Wasmer's own runtime: ``wasmer`` is PyPI's ``wasmer-sdk`` (native Wasmer with
+Cranelift in a prebuilt library, the ``[wasmer]`` extra), in this process;
+``wasmer-cranelift`` and ``wasmer-singlepass`` are ``hotpath-wasmer-runner``
+(``wasm/wasmer-runner/``, built by ``wasm/wasmer-runner/build.sh``) with each compiler,
+host folders mapped and the compile timed apart. ``wasmer-sdk`` is Wasmer's API on V8
+(the guest runs on Node's engine); ``wasmer-cli`` is a ``wasmer`` binary on PATH, when
+there is one.
 """
 
 from __future__ import annotations
@@ -54,12 +62,25 @@ SOURCES = (
 # what makes the module (the Debian script needs root: it runs apt-get)
 SETUP = "bash wasm/setup-debian.sh && bash wasm/py2wasm/build.sh"
 GUEST_ROOT = "/data"
-# @wasmer/sdk only accepts sandbox files under /workspace.
-GUEST_ROOTS = {"wasmer-sdk": "/workspace/data"}
+# @wasmer/sdk and wasmer-sdk (PyPI) only accept sandbox files under /workspace.
+GUEST_ROOTS = {"wasmer-sdk": "/workspace/data", "wasmer": "/workspace/data"}
 # The driver's options: all take a value except these flags; --buffer's value is a path.
 FLAGS = ("-h", "--help")
 PATH_OPTIONS = ("--buffer",)
-ENGINES = ("wasmtime", "node", "wasmer-sdk", "wasmer")
+ENGINES = (
+    "wasmtime",
+    "node",
+    "wasmer-sdk",
+    "wasmer",
+    "wasmer-cranelift",
+    "wasmer-singlepass",
+    "wasmer-cli",
+)
+# hotpath-wasmer-runner's compiler for each of its engines
+WASMER_COMPILERS = {"wasmer-cranelift": "cranelift", "wasmer-singlepass": "singlepass"}
+WASMER_RUNNER_SETUP = "bash wasm/wasmer-runner/build.sh"
+# What the runner is built from: a binary older than one of them is stale.
+WASMER_RUNNER_SOURCES = ("wasm/wasmer-runner/Cargo.toml", "wasm/wasmer-runner/src/main.rs")
 
 
 def cache_dir() -> Path:
@@ -103,6 +124,28 @@ def module_missing() -> str:
     return f"the py2wasm module is not built: run `{SETUP}`"
 
 
+def wasmer_runner() -> Path:
+    """Where wasm/wasmer-runner/build.sh puts the runner ($HOTPATH_WASMER_RUNNER overrides)."""
+    override = os.environ.get("HOTPATH_WASMER_RUNNER")
+    if override:
+        return Path(override)
+    target = os.environ.get("HOTPATH_WASMER_RUNNER_TARGET", ROOT / "build" / "wasmer-runner")
+    return Path(target) / "wasmer-runner" / "hotpath-wasmer-runner"
+
+
+def wasmer_runner_missing() -> str:
+    """ "" when hotpath-wasmer-runner is built from the current sources, else why not."""
+    runner = wasmer_runner()
+    if not runner.is_file():
+        return f"hotpath-wasmer-runner is not built: run `{WASMER_RUNNER_SETUP}`"
+    if "HOTPATH_WASMER_RUNNER" not in os.environ:
+        built = runner.stat().st_mtime
+        newer = [name for name in WASMER_RUNNER_SOURCES if (ROOT / name).stat().st_mtime > built]
+        if newer:
+            return f"hotpath-wasmer-runner is older than {newer[0]}: run `{WASMER_RUNNER_SETUP}`"
+    return ""
+
+
 @cache
 def _node_major() -> int:
     node = shutil.which("node")
@@ -130,7 +173,16 @@ def why_unavailable(engine: str) -> str:
             return f"needs Node.js >= 20 for WASI preview 1 ({found}; apt-get install nodejs)"
         if engine == "wasmer-sdk" and not (NODE_MODULES / "@wasmer" / "sdk").is_dir():
             return "@wasmer/sdk is not installed: run `npm ci --prefix wasm`"
+    elif engine in WASMER_COMPILERS:
+        runner = wasmer_runner_missing()
+        if runner:
+            return runner
     elif engine == "wasmer":
+        import importlib.util
+
+        if importlib.util.find_spec("wasmer_sdk") is None:
+            return 'wasmer-sdk (PyPI) is not installed (pip install -e ".[wasmer]")'
+    elif engine == "wasmer-cli":
         if not shutil.which("wasmer"):
             return "no wasmer on PATH (cargo install wasmer-cli --locked --features cranelift)"
     else:
@@ -298,7 +350,80 @@ def run_node(
     return report
 
 
-def run_wasmer(module: Path, mapping: dict[str, str], arguments: list[str]) -> dict[str, Any]:
+def run_wasmer_runner(
+    compiler: str, module: Path, mapping: dict[str, str], arguments: list[str]
+) -> dict[str, Any]:
+    """hotpath-wasmer-runner: Wasmer's native runtime with ``compiler``, WASI by
+    wasmer-wasix with the host folders mapped. Like the Node scripts it prints the
+    guest's output, then one line with its own timings (module compile, paid on every
+    run: no artifact cache; instantiation; the run), which are merged."""
+    maps = [f"{guest}={host}" for guest, host in mapping.items()]
+    argv = [str(wasmer_runner()), f"--compiler={compiler}", str(module), *maps, "--", *arguments]
+    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    sys.stderr.write(done.stderr)
+    lines = done.stdout.strip().splitlines()
+    if done.returncode != 0 or len(lines) < 2:
+        raise SystemExit(
+            f"hotpath-wasmer-runner exited {done.returncode}: "
+            f"{(done.stderr or done.stdout)[-1000:]!r}"
+        )
+    runner = json.loads(lines[-1])
+    report = _report("\n".join(lines[:-1]), "hotpath-wasmer-runner")
+    report.update(runner)
+    return report
+
+
+def run_wasmer_py(module: Path, mapping: dict[str, str], arguments: list[str]) -> dict[str, Any]:
+    """wasmer-sdk from PyPI in this process: native Wasmer (Cranelift) and wasmer-wasix in
+    a prebuilt library. Its sandbox has no host folders: the files directly in each mapped
+    folder are copied in (timed in instantiate_seconds). It compiles lazily when the command
+    first runs and caches the artifact (under the py2wasm cache folder), so module compile
+    or cache load is inside startup_seconds here; compile_seconds is the package load."""
+    import asyncio
+
+    from wasmer_sdk import Wasmer
+
+    async def run() -> dict[str, Any]:
+        cache_root = cache_dir() / "wasmer-sdk-cache"
+        started = time.perf_counter()
+        async with Wasmer(cache_root=str(cache_root)) as wasmer:
+            sdk_seconds = time.perf_counter() - started
+            started = time.perf_counter()
+            package = await wasmer.packages.load(module.read_bytes())
+            compile_seconds = time.perf_counter() - started
+            started = time.perf_counter()
+            files = {
+                f"{guest.removeprefix('/workspace/')}/{path.name}": path.read_bytes()
+                for guest, host in mapping.items()
+                for path in Path(host).iterdir()
+                if path.is_file()
+            }
+            async with await wasmer.sandboxes.create(packages=[package], files=files) as box:
+                instantiate_seconds = time.perf_counter() - started
+                entered_at = time.time()
+                started = time.perf_counter()
+                output = await box.command(package, arguments).run(check=False)
+                run_seconds = time.perf_counter() - started
+        sys.stderr.write(output.stderr.text(errors="replace"))
+        if not output.ok:
+            reason = output.reason.value
+            raise SystemExit(f"wasmer-sdk: the module exited {output.exit_code} ({reason})")
+        report = _report(output.stdout.text(), "wasmer-sdk")
+        report.update(
+            engine=f"wasmer-sdk {_version('wasmer-sdk')} (PyPI): native Wasmer, Cranelift, "
+            "wasmer-wasix 0.704, artifact cache on; files copied in",
+            sdk_load_seconds=sdk_seconds,
+            compile_seconds=compile_seconds,
+            instantiate_seconds=instantiate_seconds,
+            run_seconds=run_seconds,
+            entered_at=entered_at,
+        )
+        return report
+
+    return asyncio.run(run())
+
+
+def run_wasmer_cli(module: Path, mapping: dict[str, str], arguments: list[str]) -> dict[str, Any]:
     """The native Wasmer CLI (Cranelift): ``wasmer compile`` (timed: the compile
     cost, paid on every run, no cache), then ``wasmer run`` of the compiled
     artifact, the host folders mapped with ``--volume HOST:GUEST``."""
@@ -359,8 +484,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         report = run_node("run_node.mjs", module, mapping, guest_arguments)
     elif engine == "wasmer-sdk":
         report = run_node("run_wasmer_sdk.mjs", module, mapping, guest_arguments)
+    elif engine in WASMER_COMPILERS:
+        report = run_wasmer_runner(WASMER_COMPILERS[engine], module, mapping, guest_arguments)
+    elif engine == "wasmer":
+        report = run_wasmer_py(module, mapping, guest_arguments)
     else:
-        report = run_wasmer(module, mapping, guest_arguments)
+        report = run_wasmer_cli(module, mapping, guest_arguments)
     # From entering the module to the driver's first line: the Python runtime's start-up
     # inside Wasm (py2wasm's interpreter initialisation, unpacking constants, imports).
     entered_at = report.pop("entered_at", None)

@@ -164,8 +164,18 @@ RUNTIMES: tuple[Runtime, ...] = (
         for engine, describe in (
             ("wasmtime", "wasmtime embedded (the wasmtime package), compilation cache on"),
             ("node", "Node's built-in WASI (V8)"),
-            ("wasmer-sdk", "Wasmer's JavaScript SDK (@wasmer/sdk) under Node"),
-            ("wasmer", "the native Wasmer CLI"),
+            # @wasmer/sdk's guest runs on V8: Wasmer's API, not its compilers
+            ("wasmer-sdk", "Wasmer's API on V8: its JavaScript SDK (@wasmer/sdk) under Node"),
+            ("wasmer", "Wasmer's native runtime, Cranelift: PyPI's wasmer-sdk, in-process"),
+            (
+                "wasmer-cranelift",
+                "Wasmer's native runtime, Cranelift: hotpath-wasmer-runner, folders mapped",
+            ),
+            (
+                "wasmer-singlepass",
+                "Wasmer's native runtime, Singlepass: hotpath-wasmer-runner, folders mapped",
+            ),
+            ("wasmer-cli", "the native Wasmer CLI, when a wasmer binary is on PATH"),
         )
     ),
 )
