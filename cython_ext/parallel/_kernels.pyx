@@ -150,7 +150,7 @@ cdef Py_ssize_t _aggregate_devices(const uint32_t *ids, const double *vals, size
     return -1
 
 
-def aggregate_into(const uint32_t[::1] device_id not None, const double[::1] kwh not None,
+def _typed_aggregate_into(const uint32_t[::1] device_id not None, const double[::1] kwh not None,
                    int64_t[::1] count not None, double[::1] total not None,
                    double[::1] minimum not None, double[::1] maximum not None):
     """cython_ext's aggregate_into, each thread owning a range of devices."""
@@ -181,7 +181,7 @@ def aggregate_into(const uint32_t[::1] device_id not None, const double[::1] kwh
               data, nbytes, 4)
     cdef int nthreads = _thread_count()
     if nthreads <= 1 or n < MIN_ROWS or nd < 2:
-        return _sequential.aggregate_into(device_id, kwh, count, total, minimum, maximum)
+        return _sequential._typed_aggregate_into(device_id, kwh, count, total, minimum, maximum)
     if nthreads > nd:
         nthreads = <int>nd
     # each thread's answer in its own slot: no shared write
@@ -284,7 +284,7 @@ cdef int _dedup_sorted(const uint32_t *ids, const int64_t *ts, const uint64_t *e
     return 0
 
 
-def duplicates_into(const uint32_t[::1] device_id not None, const int64_t[::1] timestamp not None,
+def _typed_duplicates_into(const uint32_t[::1] device_id not None, const int64_t[::1] timestamp not None,
                     key, uint8_t[::1] out not None):
     """cython_ext's duplicates_into on hash partitions made and deduplicated in parallel.
     Returns the tables' (probes, fallbacks): fallbacks counts the partitions sorted."""
@@ -303,7 +303,7 @@ def duplicates_into(const uint32_t[::1] device_id not None, const int64_t[::1] t
     _disjoint("duplicates_into", ("out", "device_id", "timestamp"), data, nbytes, 1)
     cdef int T = _thread_count()
     if T <= 1 or n < MIN_ROWS:
-        return _sequential.duplicates_into(device_id, timestamp, key, out)
+        return _sequential._typed_duplicates_into(device_id, timestamp, key, out)
     if <size_t>n > (<size_t>-1) // (2 * sizeof(uint64_t)) or <uint64_t>n >= (<uint64_t>1 << 60):
         raise MemoryError(f"duplicates: cannot allocate the scratch memory for {n} rows")
 
@@ -409,7 +409,7 @@ def duplicates_into(const uint32_t[::1] device_id not None, const int64_t[::1] t
 # hash_rows: each row's hash depends on that row only -- static ranges of rows
 # ---------------------------------------------------------------------------------------------
 
-def hash_rows_into(const uint32_t[::1] device_id not None, const int64_t[::1] timestamp not None,
+def _typed_hash_rows_into(const uint32_t[::1] device_id not None, const int64_t[::1] timestamp not None,
                    const double[::1] kwh not None, uint64_t seed, uint64_t[::1] out not None):
     """out[i] = XXH64(struct.pack("<Iqd", device_id[i], timestamp[i], kwh[i]), seed)."""
     cdef Py_ssize_t n = device_id.shape[0]
@@ -435,7 +435,7 @@ def hash_rows_into(const uint32_t[::1] device_id not None, const int64_t[::1] ti
     _disjoint("hash_rows_into", ("out", "device_id", "timestamp", "kwh"), data, nbytes, 1)
     cdef int T = _thread_count()
     if T <= 1 or n < MIN_ROWS:
-        return _sequential.hash_rows_into(device_id, timestamp, kwh, seed, out)
+        return _sequential._typed_hash_rows_into(device_id, timestamp, kwh, seed, out)
     for i in prange(n, nogil=True, num_threads=T, schedule="static"):
         t = <uint64_t>ts[i]
         bits = 0  # assigned in the body: each thread's own (memcpy alone would share it)
@@ -448,3 +448,28 @@ def hash_rows_into(const uint32_t[::1] device_id not None, const int64_t[::1] ti
         h = h ^ ((bits >> 32) * P1)
         h = _rotl(h, 23) * P2 + P3
         o[i] = _avalanche(h)
+
+
+# The raw entry points: hotpath.rawchecks first, as in the sequential module, so that a bad call
+# raises its exception and message -- not Cython's, from typing the arguments as memoryviews.
+import hotpath.rawchecks as _rawchecks
+
+
+def aggregate_into(device_id, kwh, count, total, minimum, maximum):
+    """Per-device count/total/min/max of non-NaN kwh, each device's rows summed by one thread
+    in input order; returns -1, or the index of the first row whose id is >= len(count)."""
+    _rawchecks.aggregate_into(device_id, kwh, count, total, minimum, maximum)
+    return _typed_aggregate_into(device_id, kwh, count, total, minimum, maximum)
+
+
+def duplicates_into(device_id, timestamp, key, out):
+    """out[i] = True iff an earlier row has the same (device_id, timestamp), partition by
+    partition of the keyed hash; returns the tables' (probes, fallbacks)."""
+    _rawchecks.duplicates_into(device_id, timestamp, key, out)
+    return _typed_duplicates_into(device_id, timestamp, key, out)
+
+
+def hash_rows_into(device_id, timestamp, kwh, seed, out):
+    """out[i] = XXH64 of row i's 20 bytes with ``seed``, rows split between the threads."""
+    seed = _rawchecks.hash_rows_into(device_id, timestamp, kwh, seed, out)
+    return _typed_hash_rows_into(device_id, timestamp, kwh, seed, out)
