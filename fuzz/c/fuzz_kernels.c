@@ -253,7 +253,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case 1: /* few distinct rows, repeated */
         case 3:
             ids[i] = pal_id[word % distinct];
-            ts[i] = pal_ts[(word >> 3) % distinct] + (int64_t)(i % 3 == 0 && mode == 3 ? i : 0);
+            /* wrapping (unsigned) addition: a palette timestamp may be INT64_MAX */
+            ts[i] = (int64_t)((uint64_t)pal_ts[(word >> 3) % distinct] +
+                              (uint64_t)(i % 3 == 0 && mode == 3 ? i : 0));
             break;
         default: /* colliding under (k0, k1): one probe chain, past the bound */
             ids[i] = (uint32_t)k0;
