@@ -353,7 +353,7 @@ def test_threads(
     name, kernel, size, count = threads_case
     impl = BY_NAME[name]
     backend = backends.get(name)
-    shown = f"{name} @{count} threads" if count else f"{name} (sequential)"
+    shown = records.thread_case(name, count)
     outcome = records.Outcome(shown, "threads", kernel, size)
     outcomes.append(outcome)
     benchmark.group = f"{records.group(kernel, size)} · threads"

@@ -29,6 +29,19 @@ def size_label(kernel: str, size: int) -> str:
     return str(size)
 
 
+def thread_case(implementation: str, threads: int) -> str:
+    """The case name of a --hotpath-threads row: a parallel variant at a thread count, or
+    (threads 0) its sequential backend timed beside it."""
+    return f"{implementation} @{threads} threads" if threads else f"{implementation} (sequential)"
+
+
+def case_name(info: dict[str, Any]) -> str:
+    """The case a timed row's extra_info belongs to (its Outcome's implementation)."""
+    if info.get("kind") == "threads":
+        return thread_case(str(info.get("implementation")), int(info.get("threads") or 0))
+    return str(info.get("implementation"))
+
+
 def group(kernel: str, size: int, keys: str = "") -> str:
     """The benchmark group, e.g. "duplicates · 1M rows"; ``keys`` names hostile input, e.g.
     "duplicates · crafted keys (known key) · 1M rows"."""

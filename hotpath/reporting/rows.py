@@ -16,6 +16,7 @@ from hotpath.records import (
     LIMIT_GROUP,
     ROW_BYTES,
     Outcome,
+    case_name,
     input_bytes,
     size_label,
     working_set_bytes,
@@ -228,7 +229,7 @@ def untimed_cases(benchmarks: list[dict[str, Any]], cases: Sequence[Outcome]) ->
     """The run's cases that have no timed row: wrong answers and errors (never timed),
     and skips. A case timed despite a wrong answer (an interpreter's checksum) is its row."""
     timed = {
-        (info.get("implementation"), info.get("kernel"), info.get("size"))
+        (case_name(info), info.get("kernel"), info.get("size"))
         for info in (bench.get("extra_info", {}) for bench in benchmarks)
     }
     return [c for c in cases if c.key() not in timed]

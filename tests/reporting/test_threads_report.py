@@ -99,3 +99,16 @@ def test_chart_extends_with_the_thread_counts(tmp_path: Path) -> None:
     assert [round(t) for t in ax.get_xticks()] == [1, 2, 4, 16]
     one = [b for b in RUN if b["extra_info"]["threads"] in (0, 2)]
     assert charts.threads_figure(saved.Run(run.path, saved_run(run.data["datetime"], one))) is None
+
+
+def test_timed_thread_cases_are_not_listed_as_untimed() -> None:
+    """A thread case's Outcome is named for its thread count; its timed row must match it."""
+    from hotpath.reporting.rows import untimed_cases
+
+    cases = [
+        records.Outcome(records.thread_case("rust_ext.parallel", 2), "threads", "aggregate", 10**6),
+        records.Outcome(records.thread_case("rust_ext", 0), "threads", "aggregate", 10**6),
+        records.Outcome(records.thread_case("rust_ext.parallel", 8), "threads", "aggregate", 10**6),
+    ]
+    untimed = untimed_cases(RUN, cases)
+    assert [c.implementation for c in untimed] == ["rust_ext.parallel @8 threads"]
