@@ -1,13 +1,16 @@
 """Raw kernel interface of cffi_ext.parallel (the OpenMP build of cffi_ext's C kernels).
 
 The same checks and the same buffer handling as cffi_ext._raw (whose docstring says why C
-never sees an out-of-bounds length); the parallel kernels also take the thread count, read
+never sees an out-of-bounds length); factorize_into, keyed_hash and xxh64 are cffi_ext's own
+(first-appearance codes and one XXH64 stream are sequential); the parallel kernels also take
+the thread count, read
 from hotpath.threads at every call. The cffi wrappers release the GIL around each C call, and
 OpenMP's threads never touch a Python object.
 """
 
 from __future__ import annotations
 
+from cffi_ext._raw import factorize_into, keyed_hash, xxh64  # sequential, as in cffi_ext
 from hotpath import rawchecks, threads
 
 try:
@@ -80,33 +83,6 @@ def duplicates_into(device_id, timestamp, key, out):
     if lib.hp_par_duplicates(ids, ts, n, k0, k1, o, stats, _threads()) != 0:
         raise MemoryError(f"duplicates: cannot allocate the scratch memory for {n} rows")
     return int(stats[0]), int(stats[1])
-
-
-def factorize_into(device_id, key, codes, uniques):
-    """cffi_ext's sequential factorize: codes follow first appearance over the whole input."""
-    k0, k1 = rawchecks.factorize_into(device_id, key, codes, uniques)
-    ids = _from_buffer("uint32_t[]", device_id)
-    n = len(ids)
-    stats = _new("uint64_t[2]")
-    found = lib.hp_factorize(
-        ids, n, k0, k1, _out("uint32_t[]", codes), _out("uint32_t[]", uniques), stats
-    )
-    if found < 0:
-        raise MemoryError(f"factorize: cannot allocate the scratch memory for {n} rows")
-    return int(found), int(stats[0]), int(stats[1])
-
-
-def keyed_hash(device_id, timestamp, key):
-    """The 64-bit hash the C tables use for the row (hotpath.hashkey.keyed_hash mirrors it)."""
-    k0, k1 = rawchecks.hash_key("keyed_hash", key)
-    return int(lib.hp_keyed_hash(device_id, timestamp, k0, k1))
-
-
-def xxh64(data, seed):
-    """XXH64 of a uint8 buffer: one stream, sequential by definition."""
-    seed = rawchecks.xxh64(data, seed)
-    buf = _from_buffer("uint8_t[]", data)
-    return lib.hp_xxh64(buf, len(buf), seed)
 
 
 def hash_rows_into(device_id, timestamp, kwh, seed, out):
