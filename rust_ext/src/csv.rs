@@ -377,11 +377,13 @@ fn fast_record(data: &[u8], mut pos: usize, roles: &[u8]) -> Option<(u32, i64, f
                     if !b.is_ascii_digit() {
                         break;
                     }
+                    if pos - start == 18 {
+                        // a 19th digit: 18 cannot overflow, longer ones go the long way
+                        // (checked before the multiply, which would overflow)
+                        return None;
+                    }
                     value = value * 10 + i64::from(b - b'0');
                     pos += 1;
-                    if pos - start > 18 {
-                        return None; // 18 digits cannot overflow; longer ones go the long way
-                    }
                 }
                 if pos == start {
                     return None;
